@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmrace: turn rare mm races into seconds-long, repeatable reproductions
+ * by holding race windows open with bounded, filtered delays.
+ *
+ * Loading registers every resolvable site's probes disabled; nothing is
+ * delayed until a site is enabled *and* given a task filter through
+ * /sys/kernel/debug/mmrace/.  Unloading is safe while stress runs: the
+ * knobs go first, then unregister_kprobe() waits for delays in flight.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+
+#include "mmrace.h"
+
+static int __init mmrace_init(void)
+{
+	unsigned int i, resolved = 0;
+	int ret;
+
+	ret = mmrace_sites_init();
+	if (ret)
+		return ret;
+	ret = mmrace_debugfs_init();
+	if (ret) {
+		mmrace_sites_exit();
+		return ret;
+	}
+	for (i = 0; i < mmrace_nr_sites; i++)
+		resolved += !!mmrace_sites[i].symbol;
+	pr_info("%u of %u sites resolved\n", resolved, mmrace_nr_sites);
+	return 0;
+}
+
+static void __exit mmrace_exit(void)
+{
+	mmrace_debugfs_exit();
+	mmrace_sites_exit();
+}
+
+module_init(mmrace_init);
+module_exit(mmrace_exit);
+
+MODULE_DESCRIPTION("Bounded delays inside mm race windows");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mmrace: bounded delays inside mm race windows, through kprobes.
+ *
+ * A site is a race window with a stable user-facing name
+ * ("<function>.<point>").  Its definition (struct mmrace_site_def, one
+ * table in site_table.c) says which kernel symbol to probe on each kernel
+ * generation, which caller the probe must be reached from, and which
+ * competing path to watch for overlaps.  The engine (inject.c) decides per
+ * hit whether to delay, the knobs (debugfs.c) configure it.
+ */
+#ifndef _MMRACE_H
+#define _MMRACE_H
+
+#include <linux/atomic.h>
+#include <linux/kprobes.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+#include <linux/types.h>
+
+#define MMRACE_HARD_MAX_DELAY_US	100000	/* 100 ms: no knob goes above */
+#define MMRACE_DEF_MAX_DELAY_US		10000
+#define MMRACE_DEF_BUDGET_US		500000	/* per CPU per second */
+#define MMRACE_SCOPE_SLOTS_BITS		6
+
+/* tgid filter values besides a real tgid */
+#define MMRACE_TGID_NONE	(-1)	/* no tgid filter */
+#define MMRACE_TGID_ANY		0	/* "*": every task */
+
+/*
+ * What a probe hit knows about the object it races on; 0 when unknown.
+ * @ino: inode number of the file mapping, @pfn: page frame.
+ */
+struct mmrace_hit {
+	unsigned long caller;
+	unsigned long ino;
+	unsigned long pfn;
+};
+
+struct mmrace_site;
+
+struct mmrace_site_def {
+	const char *name;
+	const char *window;		/* one line: what the delay holds open */
+	const char *const *symbols;	/* probe candidates, first found wins */
+	const char *const *callers;	/* caller must lie in one of these */
+	/*
+	 * Optional "scope" probe on the function that encloses the window:
+	 * it records per task what the window is about to race on (e.g. the
+	 * inode of the VMA being zapped), for probe points that cannot see it.
+	 */
+	const char *scope_symbol;
+	unsigned long (*scope_ino)(struct pt_regs *regs);
+	/*
+	 * Optional: the competing path, counted as an overlap while a delay
+	 * of this site is running.  Returns false when @regs is not about a
+	 * page this site's filter can select; fills @hit.
+	 */
+	const char *overlap_symbol;
+	bool (*overlap_hit)(struct pt_regs *regs, struct mmrace_hit *hit);
+};
+
+/* Knob values; immutable once published, replaced as a whole (RCU). */
+struct mmrace_cfg {
+	bool enable;
+	u32 delay_us;
+	u32 delay_max_us;	/* 0: fixed delay, else uniform in [delay_us, max] */
+	u32 probability;	/* percent */
+	u32 interval;		/* delay every Nth matched hit */
+	int times;		/* -1: no limit */
+	int tgid;		/* MMRACE_TGID_NONE, MMRACE_TGID_ANY or a tgid */
+	unsigned long ino;	/* 0: any mapping */
+	char comm[TASK_COMM_LEN];	/* "": no comm filter */
+	struct rcu_head rcu;
+};
+
+enum mmrace_counter {
+	MMRACE_HITS,		/* probe reached from the window's caller */
+	MMRACE_MATCHED,		/* ... and passed the task and mapping filters */
+	MMRACE_INJECTED,	/* ... and was delayed */
+	MMRACE_DELAYED_NS,	/* total busy-wait time */
+	MMRACE_THROTTLED,	/* delays skipped by the per-CPU budget */
+	MMRACE_OVERLAPS,	/* competing path ran while a delay was active */
+	MMRACE_NR_COUNTERS,
+};
+
+struct mmrace_scope_slot {
+	struct task_struct *task;
+	unsigned long ino;
+};
+
+struct mmrace_site {
+	const struct mmrace_site_def *def;
+	const char *symbol;		/* resolved probe symbol, NULL: none */
+	const char *caller;		/* resolved caller, NULL: none needed */
+	unsigned long caller_start, caller_end;
+	bool overlap_registered;
+	bool scope_registered;
+	struct kprobe kp;
+	struct kprobe overlap_kp;
+	struct kprobe scope_kp;
+	struct mmrace_cfg __rcu *cfg;
+	atomic_t times_left;
+	atomic64_t interval_count;
+	atomic_t active;		/* delays in progress */
+	atomic64_t counters[MMRACE_NR_COUNTERS];
+	struct mmrace_scope_slot scope[1 << MMRACE_SCOPE_SLOTS_BITS];
+};
+
+/* Global limits, written through debugfs under mmrace_cfg_lock. */
+extern u32 mmrace_max_delay_us;
+extern u32 mmrace_budget_us;
+extern struct mutex mmrace_cfg_lock;
+
+extern struct mmrace_site mmrace_sites[];
+extern const unsigned int mmrace_nr_sites;
+extern const char *const mmrace_counter_names[MMRACE_NR_COUNTERS];
+
+/* site_table.c */
+extern const struct mmrace_site_def mmrace_site_defs[];
+
+/* sites.c */
+int mmrace_sites_init(void);
+void mmrace_sites_exit(void);
+int mmrace_site_set_armed(struct mmrace_site *site, bool on);
+
+/* inject.c */
+int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs);
+int mmrace_overlap_pre(struct kprobe *kp, struct pt_regs *regs);
+int mmrace_scope_pre(struct kprobe *kp, struct pt_regs *regs);
+void mmrace_site_reset_counters(struct mmrace_site *site);
+
+/* debugfs.c */
+int mmrace_debugfs_init(void);
+void mmrace_debugfs_exit(void);
+
+#endif /* _MMRACE_H */

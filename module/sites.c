@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Resolving the site table on the running kernel: probe symbols, caller
+ * bounds, scope and overlap probes.  Every probe is registered disabled at
+ * load time and only armed while its site is enabled, so a loaded but idle
+ * module costs nothing.  A site whose symbols do not exist here is left
+ * unresolved (shown in "sites"); the others work.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kallsyms.h>
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/string.h>
+
+#include "mmrace.h"
+
+/* Address of a kernel function, through a kprobe that is never armed. */
+static unsigned long symbol_address(const char *name)
+{
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long addr;
+
+	if (register_kprobe(&kp))
+		return 0;
+	addr = (unsigned long)kp.addr;
+	unregister_kprobe(&kp);
+	return addr;
+}
+
+/*
+ * [start, end) of the function @name, from kallsyms' "name+off/size".
+ * The kprobe address may lie past the function start (e.g. after an
+ * ENDBR64), hence the offset.
+ */
+static bool function_bounds(const char *name, unsigned long *start,
+			    unsigned long *end)
+{
+	char buf[KSYM_SYMBOL_LEN];
+	unsigned long addr, off, size;
+	char *plus;
+
+	addr = symbol_address(name);
+	if (!addr)
+		return false;
+	sprint_symbol(buf, addr);
+	plus = strrchr(buf, '+');
+	if (!plus || sscanf(plus, "+%lx/%lx", &off, &size) != 2 || !size)
+		return false;
+	*start = addr - off;
+	*end = *start + size;
+	return true;
+}
+
+static int register_disabled(struct kprobe *kp, const char *symbol,
+			     kprobe_pre_handler_t handler)
+{
+	memset(kp, 0, sizeof(*kp));
+	kp->symbol_name = symbol;
+	kp->pre_handler = handler;
+	kp->flags = KPROBE_FLAG_DISABLED;
+	return register_kprobe(kp);
+}
+
+static void site_resolve(struct mmrace_site *site)
+{
+	const struct mmrace_site_def *def = site->def;
+	const char *const *name;
+
+	if (def->callers) {
+		for (name = def->callers; *name; name++) {
+			if (function_bounds(*name, &site->caller_start,
+					    &site->caller_end)) {
+				site->caller = *name;
+				break;
+			}
+		}
+		if (!site->caller) {
+			pr_info("%s: no caller symbol, site disabled\n",
+				def->name);
+			return;
+		}
+	}
+
+	for (name = def->symbols; *name; name++) {
+		if (!register_disabled(&site->kp, *name, mmrace_site_pre)) {
+			site->symbol = *name;
+			break;
+		}
+	}
+	if (!site->symbol) {
+		pr_info("%s: no probe symbol, site disabled\n", def->name);
+		return;
+	}
+
+	if (def->scope_symbol)
+		site->scope_registered = !register_disabled(&site->scope_kp,
+						       def->scope_symbol,
+						       mmrace_scope_pre);
+	if (def->overlap_symbol)
+		site->overlap_registered = !register_disabled(&site->overlap_kp,
+							 def->overlap_symbol,
+							 mmrace_overlap_pre);
+}
+
+static int set_probe(struct kprobe *kp, bool on)
+{
+	return on ? enable_kprobe(kp) : disable_kprobe(kp);
+}
+
+int mmrace_site_set_armed(struct mmrace_site *site, bool on)
+{
+	if (!site->symbol)
+		return -ENODEV;
+	/*
+	 * The window probe is armed last and disarmed first: it never runs
+	 * without its scope and overlap probes.
+	 */
+	if (!on)
+		set_probe(&site->kp, false);
+	if (site->scope_registered)
+		set_probe(&site->scope_kp, on);
+	if (site->overlap_registered)
+		set_probe(&site->overlap_kp, on);
+	return on ? set_probe(&site->kp, true) : 0;
+}
+
+int mmrace_sites_init(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < mmrace_nr_sites; i++) {
+		struct mmrace_site *site = &mmrace_sites[i];
+		struct mmrace_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+
+		if (!cfg) {
+			mmrace_sites_exit();
+			return -ENOMEM;
+		}
+		cfg->probability = 100;
+		cfg->interval = 1;
+		cfg->times = -1;
+		cfg->tgid = MMRACE_TGID_NONE;
+		site->def = &mmrace_site_defs[i];
+		RCU_INIT_POINTER(site->cfg, cfg);
+		atomic_set(&site->times_left, -1);
+		site_resolve(site);
+	}
+	return 0;
+}
+
+/*
+ * unregister_kprobe() waits for running handlers, so once this returns no
+ * delay is in progress and no handler can see the site again.
+ */
+void mmrace_sites_exit(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < mmrace_nr_sites; i++) {
+		struct mmrace_site *site = &mmrace_sites[i];
+
+		if (site->symbol)
+			unregister_kprobe(&site->kp);
+		if (site->overlap_registered)
+			unregister_kprobe(&site->overlap_kp);
+		if (site->scope_registered)
+			unregister_kprobe(&site->scope_kp);
+		site->symbol = NULL;
+		site->overlap_registered = false;
+		site->scope_registered = false;
+		kfree(rcu_dereference_protected(site->cfg, true));
+		RCU_INIT_POINTER(site->cfg, NULL);
+	}
+}
