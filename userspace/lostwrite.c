@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmrace-lostwrite: race R1, a lost write to a MAP_SHARED file.
+ *
+ * Before v6.2, zap_pte_range() dropped the rmap of a dirty file page before
+ * flushing the TLB.  Writeback can then find the page unmapped, clean it and
+ * write it out while another CPU still stores through its stale, writable
+ * TLB entry: those stores land in a page the kernel believes clean and are
+ * lost when the page leaves the page cache.
+ *
+ * Three threads on three CPUs: the writer stamps pages with ever newer
+ * generations, the zapper unmaps the whole range once, the flusher runs
+ * writeback until the zap is done.  Then every page is read back from the
+ * disk and must hold the last generation the writer stored into it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "rand.h"
+
+enum lw_mode { LW_DONTNEED, LW_MUNMAP };
+enum lw_flush { LW_FDATASYNC, LW_MSYNC };
+enum { LW_WRITER, LW_ZAPPER, LW_FLUSHER, LW_NR_THREADS };
+
+static const char *const lw_modes[] = { "dontneed", "munmap", NULL };
+static const char *const lw_flushes[] = { "fdatasync", "msync", NULL };
+
+/* The module's comm filter matches these: only the zapper is delayed. */
+static const char *const lw_threads[] = {
+	[LW_WRITER]	= "mmr-writer",
+	[LW_ZAPPER]	= "mmr-zapper",
+	[LW_FLUSHER]	= "mmr-flusher",
+	[LW_NR_THREADS]	= NULL,
+};
+
+#define LW_WRITER_ID	1
+
+struct lostwrite {
+	/* options */
+	const char *path;
+	int mode;			/* enum lw_mode */
+	int flush;			/* enum lw_flush */
+	bool drop_caches;
+
+	const struct mmr_opts *opts;
+	int fd;
+	int drop_fd;			/* /proc/sys/vm/drop_caches or -1 */
+	size_t pgsz, len;
+	char *map;
+	char *buf;			/* one page read back from the file */
+	uint64_t *last_gen;		/* per page: the writer's last store */
+	uint64_t gen;			/* the writer's last generation */
+	unsigned long first_page;	/* where this round's writing starts */
+	int zap_done;
+	bool stop;
+	pthread_barrier_t start, go, done;
+};
+
+struct lw_worker {
+	struct lostwrite *lw;
+	int id;
+	pthread_t thread;
+};
+
+#define LW_OPT(_name, _type, _field, _metavar, _help, ...)		\
+	{ .name = _name, .type = _type,					\
+	  .off = offsetof(struct lostwrite, _field),			\
+	  .metavar = _metavar, .help = _help, __VA_ARGS__ }
+
+static const struct mmr_option lw_options[] = {
+	LW_OPT("file", MMR_OPT_STRING, path, "PATH",
+	       "The MAP_SHARED file, created or truncated to the size of\n"
+	       "the pages and left behind for inspection (default\n"
+	       "./mmrace-lostwrite.dat).  It must be on a file system\n"
+	       "with writeback, e.g. ext4; on tmpfs nothing can be lost."),
+	LW_OPT("mode", MMR_OPT_CHOICE, mode, "dontneed|munmap",
+	       "How the zapper unmaps the range: MADV_DONTNEED, or a\n"
+	       "mmap(MAP_FIXED) of the same file over it (default dontneed).",
+	       .choices = lw_modes),
+	LW_OPT("flush", MMR_OPT_CHOICE, flush, "fdatasync|msync",
+	       "How the flusher starts writeback: fdatasync() of the file or\n"
+	       "msync(MS_SYNC) of the range (default fdatasync).",
+	       .choices = lw_flushes),
+	LW_OPT("drop-caches", MMR_OPT_FLAG, drop_caches, NULL,
+	       "Also write 1 to /proc/sys/vm/drop_caches before reading the\n"
+	       "pages back (needs root)."),
+	{ NULL }
+};
+
+static const struct mmr_stressor lw_stressor = {
+	.name		= "lostwrite",
+	.summary	= "reproduce lost writes to a MAP_SHARED file (race R1)",
+	.description	=
+		"Races a writer storing to a MAP_SHARED file mapping against a\n"
+		"zapper unmapping it and a flusher writing it back, each thread on\n"
+		"its own CPU.  Kernels before 6.2 drop the rmap of a page before\n"
+		"flushing the TLB, so writeback can clean a page that the writer\n"
+		"still stores to through a stale TLB entry: the write is lost.\n"
+		"\n"
+		"Every round prefaults and stamps all pages, releases the three\n"
+		"threads, then unmaps the range, syncs the file, drops it from the\n"
+		"page cache and reads every page back.  A page older than the last\n"
+		"stamp stored into it is a lost_write; zero_fill, foreign and corrupt\n"
+		"pages are reported too.  Threads are named mmr-writer, mmr-zapper\n"
+		"and mmr-flusher for the mmrace module's comm filter.",
+	.options	= lw_options,
+	.threads	= lw_threads,
+	.defaults	= {
+		.rounds		= 1000000,
+		.duration	= 10,
+		.pages		= 64,
+	},
+};
+
+static char *lw_map(struct lostwrite *lw, void *addr, int flags)
+{
+	void *p = mmap(addr, lw->len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | flags, lw->fd, 0);
+
+	if (p == MAP_FAILED)
+		mmr_fail("mmap %s: %s", lw->path, strerror(errno));
+	return p;
+}
+
+static void lw_store(struct lostwrite *lw, unsigned long i)
+{
+	stamp_write(lw->map + i * lw->pgsz, lw->pgsz, i, ++lw->gen,
+		    LW_WRITER_ID, false);
+	lw->last_gen[i] = lw->gen;
+}
+
+/* Leave every PTE present and dirty and the writer's TLB warm. */
+static void lw_prefault(struct lostwrite *lw)
+{
+	unsigned long i;
+
+	for (i = 0; i < lw->opts->pages; i++)
+		lw_store(lw, i);
+}
+
+static bool lw_zap_done(struct lostwrite *lw)
+{
+	return __atomic_load_n(&lw->zap_done, __ATOMIC_ACQUIRE);
+}
+
+static void lw_write(struct lostwrite *lw)
+{
+	unsigned long i = lw->first_page;
+
+	while (!lw_zap_done(lw)) {
+		lw_store(lw, i);
+		if (++i == lw->opts->pages)
+			i = 0;
+	}
+}
+
+static void lw_zap(struct lostwrite *lw)
+{
+	if (lw->mode == LW_DONTNEED) {
+		if (madvise(lw->map, lw->len, MADV_DONTNEED))
+			mmr_fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	} else {
+		/* Replacing the mapping zaps the old one, like munmap(). */
+		lw_map(lw, lw->map, MAP_FIXED);
+	}
+	__atomic_store_n(&lw->zap_done, 1, __ATOMIC_RELEASE);
+}
+
+static void lw_flush_once(struct lostwrite *lw)
+{
+	int ret;
+
+	if (lw->flush == LW_FDATASYNC)
+		ret = fdatasync(lw->fd);
+	else
+		ret = msync(lw->map, lw->len, MS_SYNC);
+	if (ret)
+		mmr_fail("%s: %s", lw_flushes[lw->flush], strerror(errno));
+}
+
+static void lw_flush(struct lostwrite *lw)
+{
+	while (!lw_zap_done(lw))
+		lw_flush_once(lw);
+	/* The zap may have ended inside a pass: give writeback a whole one. */
+	lw_flush_once(lw);
+}
+
+static void (*const lw_race[LW_NR_THREADS])(struct lostwrite *) = {
+	[LW_WRITER]	= lw_write,
+	[LW_ZAPPER]	= lw_zap,
+	[LW_FLUSHER]	= lw_flush,
+};
+
+static void *lw_worker(void *arg)
+{
+	struct lw_worker *w = arg;
+	struct lostwrite *lw = w->lw;
+	const struct mmr_cpus *cpus = &lw->opts->cpus;
+
+	mmr_thread_setup(lw_threads[w->id], cpus->nr ? cpus->cpu[w->id] : -1);
+	for (;;) {
+		pthread_barrier_wait(&lw->start);
+		if (lw->stop)
+			return NULL;
+		/* The writer prefaults on its own CPU: that is the TLB to go stale. */
+		if (w->id == LW_WRITER)
+			lw_prefault(lw);
+		pthread_barrier_wait(&lw->go);
+		lw_race[w->id](lw);
+		pthread_barrier_wait(&lw->done);
+	}
+}
+
+static void lw_check(struct lostwrite *lw, unsigned long round,
+		     struct stamp_tally *t)
+{
+	unsigned long i;
+	ssize_t n;
+	int pass, err;
+
+	mmr_marker("round %lu check", round);
+	/* Zapping moves the dirty bits of PTEs still mapped to their pages. */
+	if (madvise(lw->map, lw->len, MADV_DONTNEED))
+		mmr_fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	if (fdatasync(lw->fd))
+		mmr_fail("fdatasync: %s", strerror(errno));
+	/*
+	 * A lost write sits in a cached page the kernel thinks is clean: only
+	 * reading from the disk shows it.  Twice, since pages still locked or
+	 * under writeback are skipped by the first pass.
+	 */
+	for (pass = 0; pass < 2; pass++) {
+		err = posix_fadvise(lw->fd, 0, lw->len, POSIX_FADV_DONTNEED);
+		if (err)
+			mmr_fail("posix_fadvise: %s", strerror(err));
+	}
+	if (lw->drop_fd >= 0 && pwrite(lw->drop_fd, "1", 1, 0) != 1)
+		mmr_fail("/proc/sys/vm/drop_caches: %s", strerror(errno));
+
+	for (i = 0; i < lw->opts->pages; i++) {
+		n = pread(lw->fd, lw->buf, lw->pgsz, i * lw->pgsz);
+		if (n != (ssize_t)lw->pgsz)
+			mmr_fail("reading %s: %s", lw->path,
+				 n < 0 ? strerror(errno) : "short read");
+		mmr_check_page(t, round, lw->buf, lw->pgsz, i, lw->last_gen[i],
+			       false);
+	}
+}
+
+static void lw_setup(struct lostwrite *lw, const struct mmr_opts *opts)
+{
+	lw->opts = opts;
+	lw->pgsz = sysconf(_SC_PAGESIZE);
+	lw->len = opts->pages * lw->pgsz;
+
+	lw->fd = open(lw->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (lw->fd < 0)
+		mmr_fail("%s: %s", lw->path, strerror(errno));
+	if (ftruncate(lw->fd, lw->len))
+		mmr_fail("%s: %s", lw->path, strerror(errno));
+	lw->map = lw_map(lw, NULL, 0);
+
+	lw->drop_fd = -1;
+	if (lw->drop_caches) {
+		lw->drop_fd = open("/proc/sys/vm/drop_caches",
+				   O_WRONLY | O_CLOEXEC);
+		if (lw->drop_fd < 0)
+			mmr_fail("--drop-caches: /proc/sys/vm/drop_caches: %s",
+				 strerror(errno));
+	}
+
+	lw->last_gen = calloc(opts->pages, sizeof(*lw->last_gen));
+	lw->buf = aligned_alloc(lw->pgsz, lw->pgsz);
+	if (!lw->last_gen || !lw->buf)
+		mmr_fail("out of memory");
+
+	pthread_barrier_init(&lw->start, NULL, LW_NR_THREADS + 1);
+	pthread_barrier_init(&lw->go, NULL, LW_NR_THREADS + 1);
+	pthread_barrier_init(&lw->done, NULL, LW_NR_THREADS + 1);
+}
+
+int main(int argc, char **argv)
+{
+	static struct lostwrite lw = { .path = "./mmrace-lostwrite.dat" };
+	struct lw_worker workers[LW_NR_THREADS];
+	struct mmr_opts opts;
+	struct mmr_run run;
+	uint64_t rnd;
+	int i, err;
+
+	mmr_parse(&lw_stressor, &opts, &lw, argc, argv);
+	lw_setup(&lw, &opts);
+	for (i = 0; i < LW_NR_THREADS; i++) {
+		workers[i] = (struct lw_worker){ .lw = &lw, .id = i };
+		err = pthread_create(&workers[i].thread, NULL, lw_worker,
+				     &workers[i]);
+		if (err)
+			mmr_fail("starting %s: %s", lw_threads[i], strerror(err));
+	}
+
+	rnd = opts.seed;
+	mmr_run_begin(&run);
+	while (mmr_run_more(&run, &opts)) {
+		unsigned long round = run.rounds + 1;
+		struct stamp_tally t = { 0 };
+
+		mmr_marker("round %lu start", round);
+		lw.first_page = mmr_rand(&rnd) % opts.pages;
+		lw.zap_done = 0;
+		pthread_barrier_wait(&lw.start);
+		pthread_barrier_wait(&lw.go);
+		pthread_barrier_wait(&lw.done);
+		lw_check(&lw, round, &t);
+		mmr_run_round(&run, &t);
+	}
+	lw.stop = true;
+	pthread_barrier_wait(&lw.start);
+	for (i = 0; i < LW_NR_THREADS; i++)
+		pthread_join(workers[i].thread, NULL);
+
+	return mmr_run_report(&run, &lw_stressor, &opts,
+			      (const struct mmr_field[]){
+				      { "mode", lw_modes[lw.mode] },
+				      { "flush", lw_flushes[lw.flush] },
+				      { NULL },
+			      });
+}
