@@ -1,0 +1,1 @@
+"""Host side of mmrace: kernel packs, module builds, initramfs, QEMU runner."""

@@ -1,0 +1,32 @@
+"""Subcommand registration.
+
+Each cli_* module has register(sub) that adds its parsers with
+set_defaults(func=handler); handler(args) -> exit code. Add new modules to
+MODULES (the lead adds run/list/test this way).
+"""
+
+import sys
+
+from . import cli_exec, cli_kernel, cli_run
+from .tools import ToolError
+
+MODULES = [cli_run, cli_kernel, cli_exec]
+
+
+def _guard(func):
+    def wrapped(args):
+        try:
+            return func(args)
+        except (ToolError, KeyError, RuntimeError) as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            print(f"mmrace: error: {msg}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            return 130
+    return wrapped
+
+
+def register(sub):
+    for mod in MODULES:
+        for parser in mod.register(sub):
+            parser.set_defaults(func=_guard(parser.get_default("func")))

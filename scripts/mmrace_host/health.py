@@ -1,0 +1,47 @@
+"""Kernel-health scan of a guest console log.
+
+Only kernel printk lines are scanned (they start with a "[   12.345678]" time stamp;
+the guest boots with printk.time=1), so a job that echoes "BUG:" is not a finding.
+One finding per line, most specific kind first.
+"""
+
+import re
+
+PRINTK = re.compile(r"^\s*(?:<\d+>)?\[\s*\d+\.\d+\]")
+
+# (kind, pattern), first match wins
+PATTERNS = [
+    ("panic", re.compile(r"Kernel panic - not syncing")),
+    ("soft_lockup", re.compile(r"soft lockup - CPU#\d+ stuck|BUG: soft lockup")),
+    ("rcu_stall", re.compile(r"rcu_sched self-detected stall|rcu: INFO: rcu_\w+ (?:self-)?detected stall")),
+    ("hung_task", re.compile(r"blocked for more than \d+ seconds|hung_task")),
+    ("oops", re.compile(r"Oops: |general protection fault|BUG: unable to handle")),
+    ("bug", re.compile(r"\bBUG: |kernel BUG at ")),
+    ("warning", re.compile(r"WARNING: CPU: \d+ PID: \d+|WARNING: at ")),
+]
+
+CRASH_KINDS = {"panic", "oops", "bug"}
+
+
+def scan(text: str) -> list:
+    """[(kind, line)] for every kernel line matching a health pattern."""
+    out = []
+    for line in text.splitlines():
+        if not PRINTK.match(line):
+            continue
+        for kind, rx in PATTERNS:
+            if rx.search(line):
+                out.append((kind, line.strip()))
+                break
+    return out
+
+
+def has_crash(findings) -> bool:
+    return any(k in CRASH_KINDS for k, _ in findings)
+
+
+def summary(findings) -> str:
+    counts = {}
+    for k, _ in findings:
+        counts[k] = counts.get(k, 0) + 1
+    return ", ".join(f"{k} x{n}" for k, n in counts.items()) or "clean"

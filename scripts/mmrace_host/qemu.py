@@ -1,0 +1,261 @@
+"""Boot a test kernel in QEMU, stream its serial console, bring /out back.
+
+Results come back as a tar that the guest's /init writes onto a raw virtio disk
+(/dev/vda in the guest); the console log is kept whatever happens.
+"""
+
+import os
+import re
+import subprocess
+import tarfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import health
+from .kernels import Kernel
+from .tools import need, progress
+
+BASE_CMDLINE = "console=ttyS0 panic=-1 printk.time=1 rdinit=/init"
+OUT_DISK_MB = 256
+KVM_BOOT_TIMEOUT_S = 20      # no "Linux version" line within this => KVM is stuck
+
+DONE_RE = re.compile(r"MMRACE-DONE rc=(-?\d+)")
+JOB_BEGIN = "MMRACE-JOB-BEGIN"
+KERNEL_ALIVE = "Linux version"
+
+
+@dataclass
+class BootResult:
+    console: Path                 # full serial console log
+    guest_dir: Path               # /out of the guest (extracted tar), may be empty
+    exit_reason: str              # 'done' | 'timeout' | 'crashed'
+    job_rc: int = None            # from /out/status; None if missing
+    health: list = field(default_factory=list)   # [(kind, line)]
+    wall_s: float = 0.0           # QEMU wall time (the successful attempt)
+    boot_to_job_s: float = None   # QEMU start -> MMRACE-JOB-BEGIN seen (host clock)
+    kernel_up_s: float = None     # QEMU start -> first kernel line (firmware+decompress)
+    guest_job_uptime_s: float = None  # guest /proc/uptime at MMRACE-JOB-BEGIN
+    accel: str = "tcg"            # accelerator actually used
+    qemu_rc: int = None
+    cmdline: str = ""
+    notes: list = field(default_factory=list)    # e.g. KVM fall-back
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_reason == "done" and not self.health
+
+
+def _accel_args(accel: str) -> list:
+    if accel == "kvm":
+        return ["-accel", "kvm", "-cpu", "host"]
+    return ["-accel", "tcg,thread=multi", "-cpu", "max"]
+
+
+def _write_initrd(parts, path: Path):
+    with open(path, "wb") as f:
+        for p in parts:
+            if isinstance(p, (bytes, bytearray)):
+                f.write(p)
+            else:
+                with open(p, "rb") as src:
+                    while chunk := src.read(1 << 20):
+                        f.write(chunk)
+            pad = -f.tell() % 512
+            f.write(b"\0" * pad)
+
+
+def _make_disk(path: Path, mb: int):
+    path.unlink(missing_ok=True)
+    with open(path, "wb") as f:
+        f.truncate(mb << 20)
+
+
+class _Run:
+    """One QEMU process: reader thread -> console log + callback, time-outs."""
+
+    def __init__(self, argv, console: Path, on_line):
+        self.argv = argv
+        self.console = console
+        self.on_line = on_line
+        self.start = time.monotonic()
+        self.first_kernel_line = None
+        self.job_begin = None
+        self.job_uptime = None
+        self.init_seen = False
+        self.job_timed_out = False
+        self.done_rc = None
+        self.lock = threading.Lock()
+
+    def _reader(self, proc, logf):
+        for raw in iter(proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            logf.write(line + "\n")
+            logf.flush()
+            now = time.monotonic() - self.start
+            if self.first_kernel_line is None and KERNEL_ALIVE in line:
+                self.first_kernel_line = now
+            if line.startswith("MMRACE-JOB-TIMEOUT"):
+                self.job_timed_out = True
+            if line.startswith("MMRACE-INIT"):
+                self.init_seen = True
+            if self.job_begin is None and line.startswith(JOB_BEGIN):
+                self.job_begin = now
+                m = re.search(r"uptime=([\d.]+)", line)
+                self.job_uptime = float(m.group(1)) if m else None
+            m = DONE_RE.search(line)
+            if m:
+                self.done_rc = int(m.group(1))
+            if self.on_line:
+                try:
+                    self.on_line(line)
+                except Exception:       # a broken callback must not kill the log
+                    pass
+
+    def run(self, timeout_s: float, alive_timeout_s: float = None):
+        """-> ('exited'|'timeout'|'stuck', rc, wall_s)"""
+        with open(self.console, "w") as logf:
+            proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            t = threading.Thread(target=self._reader, args=(proc, logf), daemon=True)
+            t.start()
+            how = "exited"
+            try:
+                while proc.poll() is None:
+                    el = time.monotonic() - self.start
+                    if alive_timeout_s and self.first_kernel_line is None and el > alive_timeout_s:
+                        how = "stuck"
+                        break
+                    if el > timeout_s:
+                        how = "timeout"
+                        break
+                    time.sleep(0.1)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()          # our own child, by PID
+                rc = proc.wait()
+                t.join(timeout=5)
+        return how, rc, time.monotonic() - self.start
+
+
+def _last_line(path: Path) -> str:
+    lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
+    return lines[-1][:160] if lines else "(no output)"
+
+
+def _extract_out(disk: Path, dest: Path) -> list:
+    """Untar the output disk into dest; an empty (all-zero) disk yields nothing."""
+    dest.mkdir(parents=True, exist_ok=True)
+    notes = []
+    with open(disk, "rb") as f:
+        head = f.read(512)
+    if not head.strip(b"\0"):
+        return ["output disk empty (guest never wrote /out)"]
+    try:
+        with tarfile.open(disk, "r:") as tf:
+            members = [m for m in tf.getmembers()
+                       if not (m.name.startswith("/") or ".." in Path(m.name).parts)]
+            tf.extractall(dest, members=members, filter="data")
+    except (tarfile.TarError, OSError) as e:
+        notes.append(f"output disk unreadable: {e}")
+    return notes
+
+
+def boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
+         timeout_s: float = 300, accel: str = "tcg", smp: int = 4, mem: str = "2G",
+         on_line=None, out_disk_mb: int = OUT_DISK_MB,
+         kvm_boot_timeout_s: float = KVM_BOOT_TIMEOUT_S, boot_retries: int = 1,
+         job_timeout_s: float = None) -> BootResult:
+    """Boot `kernel` with the concatenated initrd parts (paths or bytes).
+
+    accel: 'tcg' | 'kvm' | 'auto' (kvm if /dev/kvm exists). A KVM guest that prints
+    no kernel line within kvm_boot_timeout_s is killed and rebooted under TCG.
+    on_line(str) is called for every console line as it arrives.
+    job_timeout_s: the guest kills the job after this long and still ships /out
+    (exit_reason 'timeout', job rc 124); default timeout_s - 25 s (none if timeout_s
+    < 45 s). The host kill at timeout_s stays the backstop for a hung kernel.
+    A guest that dies before its /init starts (seen under TCG: a rare int3 Oops while
+    the kernel patches its own text at boot) is booted again, up to boot_retries
+    times; the earlier console is kept as console.bootfail-N.log. Nothing of the test
+    (module, job) has run at that point.
+    """
+    qemu = need("qemu-system-x86_64")
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    initrd = outdir / "initrd.cpio"
+    _write_initrd(initrd_parts, initrd)
+    disk = outdir / "out.img"
+    console = outdir / "console.log"
+    if job_timeout_s is None:
+        job_timeout_s = timeout_s - 25 if timeout_s >= 45 else 0
+    cmdline = f"{BASE_CMDLINE} mmrace.job_timeout={int(job_timeout_s)} {cmdline_extra}".strip()
+
+    if accel == "auto":
+        accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+    notes = []
+    while True:
+        _make_disk(disk, out_disk_mb)
+        argv = [qemu, "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+                *_accel_args(accel), "-smp", str(smp), "-m", mem,
+                "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
+                "-append", cmdline,
+                "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe",
+                "-nic", "none"]
+        (outdir / "qemu.argv").write_text(" ".join(argv) + "\n")
+        r = _Run(argv, console, on_line)
+        how, rc, wall = r.run(timeout_s, kvm_boot_timeout_s if accel == "kvm" else None)
+        if accel == "kvm" and r.first_kernel_line is None and how != "timeout":
+            if how == "stuck":
+                why = (f"no kernel output within {kvm_boot_timeout_s:.0f} s "
+                       f"(known: KVM hangs after decompression here)")
+            else:
+                why = f"QEMU exited (rc={rc}) before the kernel started: {_last_line(console)}"
+            msg = f"KVM: {why}; falling back to TCG"
+            progress(msg)
+            notes.append(msg)
+            os.replace(console, outdir / "console.kvm.log")
+            accel = "tcg"
+            continue
+        if how == "exited" and not r.init_seen and boot_retries > 0:
+            boot_retries -= 1
+            kept = outdir / f"console.bootfail-{len(notes) + 1}.log"
+            os.replace(console, kept)
+            first = health.scan(kept.read_text(errors="replace"))[:1]
+            msg = f"guest died before /init ({first[0][1] if first else 'no kernel message'}); rebooting"
+            progress(msg)
+            notes.append(f"{msg}; console kept in {kept.name}")
+            continue
+        break
+
+    guest = outdir / "guest"
+    notes += _extract_out(disk, guest)
+    disk.unlink(missing_ok=True)      # sparse, but no need to keep it
+    initrd.unlink(missing_ok=True)    # rebuilt from the cache and the job on demand
+
+    job_rc = None
+    status = guest / "status"
+    if status.exists():
+        try:
+            job_rc = int(status.read_text().strip())
+        except ValueError:
+            notes.append(f"bad /out/status: {status.read_text()[:40]!r}")
+
+    text = console.read_text(errors="replace")
+    findings = health.scan(text)
+    if how == "timeout":
+        reason = "timeout"
+        findings.append(("hang", f"time-out after {timeout_s:.0f} s"))
+    elif r.job_timed_out:
+        reason = "timeout"
+        findings.append(("hang", f"job killed by the guest after {job_timeout_s:.0f} s"))
+    elif r.done_rc is not None:
+        reason = "done"
+    else:
+        reason = "crashed"
+        if not health.has_crash(findings):
+            findings.append(("hang", f"QEMU exited (rc={rc}) without MMRACE-DONE"))
+    return BootResult(console=console, guest_dir=guest, exit_reason=reason, job_rc=job_rc,
+                      health=findings, wall_s=wall, boot_to_job_s=r.job_begin, accel=accel,
+                      kernel_up_s=r.first_kernel_line, guest_job_uptime_s=r.job_uptime,
+                      qemu_rc=rc, cmdline=cmdline, notes=notes)

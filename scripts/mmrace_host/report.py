@@ -1,0 +1,156 @@
+"""A run's verdict, summary.json and report.md, from what the guest brought back.
+
+Guest files (see scenario.job_script): stressor.json, stressor.rc, stats.txt,
+sites.txt, trace.dat, dmesg.txt; plus the host's console.log.
+"""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from . import health
+
+EXIT = {"clean": 0, "corruption": 1, "error": 2, "kernel-health": 3}
+TRACE_BEFORE, TRACE_AFTER = 30, 5
+BAD_MARK = re.compile(r"mmrace: bad page")
+
+
+def parse_stats(text: str) -> dict:
+    """'site k=v k=v' lines -> {site: {k: int}}"""
+    out = {}
+    for line in text.splitlines():
+        name, *pairs = line.split()
+        out[name] = {k: int(v) for k, v in (p.split("=", 1) for p in pairs)}
+    return out
+
+
+def trace_text(guest: Path) -> Path:
+    """trace-cmd report of the guest's trace.dat, written beside it; None if absent."""
+    dat = guest / "trace.dat"
+    if not dat.is_file() or dat.stat().st_size == 0:
+        return None
+    txt = guest / "trace.txt"
+    with open(txt, "w") as f:
+        p = subprocess.run(["trace-cmd", "report", "-i", str(dat)], stdout=f,
+                           stderr=subprocess.DEVNULL)
+    return txt if p.returncode == 0 else None
+
+
+def first_bad_context(trace: Path) -> list:
+    """Trace lines around the first bad-page marker."""
+    if not trace:
+        return []
+    lines = trace.read_text(errors="replace").splitlines()
+    for i, line in enumerate(lines):
+        if BAD_MARK.search(line):
+            return lines[max(0, i - TRACE_BEFORE):i + TRACE_AFTER + 1]
+    return []
+
+
+def _read(path: Path, default=None):
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return default
+
+
+def verdict(stress: dict, findings: list) -> str:
+    """kernel-health beats corruption (both are recorded); no stressor result is an error."""
+    if findings:
+        return "kernel-health"
+    if stress is None:
+        return "error"
+    return "corruption" if stress.get("bad_pages", 0) > 0 else "clean"
+
+
+def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
+    """summary.json content for one run."""
+    try:
+        stress = json.loads(_read(guest / "stressor.json", ""))
+    except ValueError:
+        stress = None
+    stats = parse_stats(_read(guest / "stats.txt", ""))
+    site_stats = {s: stats.get(s, {}) for s in sc.sites}
+    findings = [f for f in res.health if f[0] != "warning"]
+    v = verdict(stress, findings)
+    s = stress or {}
+    return {
+        "scenario": sc.name,
+        "race": sc.race,
+        "kernel": kernel.name,
+        "kernel_release": (_read(guest / "uname", "") or "").strip() or None,
+        "inject": inject,
+        "verdict": v,
+        "expected": sc.expect.get(kernel.name),
+        "bad_pages": s.get("bad_pages"),
+        "bad_rounds": s.get("bad_rounds"),
+        "rounds": s.get("rounds"),
+        "classes": s.get("classes"),
+        "time_to_first_detection_s": s.get("time_to_first_detection_s"),
+        "stress_seconds": s.get("stress_seconds"),
+        "injections": sum(c.get("injected", 0) for c in site_stats.values()),
+        "overlaps": sum(c.get("overlaps", 0) for c in site_stats.values()),
+        "sites": site_stats,
+        "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
+        "stressor_rc": int((_read(guest / "stressor.rc", "") or "-1").strip() or -1),
+        "job_error": (_read(guest / "job.error", "") or "").strip() or None,
+        "guest_exit": res.exit_reason,
+        "guest_wall_s": round(res.wall_s, 1),
+        "accel": res.accel,
+        "cmdline": res.cmdline,
+    }
+
+
+def _fmt(v):
+    return "-" if v is None else v
+
+
+def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
+    """summary.json + report.md in outdir; returns the report path."""
+    (outdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    context = first_bad_context(trace_text(guest))
+    s = summary
+    match = s["expected"] is None or s["expected"] == s["verdict"]
+    md = [
+        f"# mmrace run: {s['scenario']} on {s['kernel']} ({_fmt(s['kernel_release'])})",
+        "",
+        f"**Verdict: {s['verdict']}** (expected: {_fmt(s['expected'])}"
+        f"{'' if match else ' -- MISMATCH'}); injection {'on' if s['inject'] else 'off'}.",
+        "",
+        "| | |", "|---|---|",
+        f"| race | {s['race']} |",
+        f"| stressor | `{stressor_cmd}` |",
+        f"| stress seconds (in guest) | {_fmt(s['stress_seconds'])} |",
+        f"| rounds / bad rounds | {_fmt(s['rounds'])} / {_fmt(s['bad_rounds'])} |",
+        f"| bad pages | {_fmt(s['bad_pages'])} |",
+        f"| time to first detection (s) | {_fmt(s['time_to_first_detection_s'])} |",
+        f"| classes | {_fmt(s['classes'])} |",
+        f"| injections | {s['injections']} |",
+        f"| overlaps (competing path inside a delay) | {s['overlaps']} |",
+        f"| kernel health | {health.summary([(f['kind'], '') for f in s['kernel_health']])} |",
+        f"| guest | {s['accel']}, {s['guest_wall_s']} s wall, exit {s['guest_exit']} |",
+        "",
+        "## Site counters", "",
+        "| site | " + " | ".join(next(iter(s["sites"].values()), {}).keys()) + " |",
+        "|---" * (1 + len(next(iter(s["sites"].values()), {}))) + "|",
+    ]
+    for name, c in s["sites"].items():
+        md.append(f"| {name} | " + " | ".join(str(v) for v in c.values()) + " |")
+    if s["kernel_health"]:
+        md += ["", "## Kernel health findings", "", "```"]
+        md += [f"{f['kind']}: {f['line']}" for f in s["kernel_health"][:20]]
+        md.append("```")
+    if s["job_error"]:
+        md += ["", f"Job error: `{s['job_error']}`"]
+    md += ["", "## Trace around the first bad page", ""]
+    if context:
+        md += ["```", *context, "```"]
+    else:
+        md.append("(no bad page marker in the trace)")
+    md += ["", "Files: `summary.json`, `guest/trace.dat` (`trace-cmd report -i guest/trace.dat`),",
+           "`guest/trace.txt`, `guest/stressor.json`, `guest/stats.txt`, `guest/sites.txt`,",
+           "`guest/dmesg.txt`, `console.log`.", ""]
+    report = outdir / "report.md"
+    report.write_text("\n".join(md))
+    return report
