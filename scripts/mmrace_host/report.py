@@ -12,8 +12,11 @@ from pathlib import Path
 from . import health
 
 EXIT = {"clean": 0, "corruption": 1, "error": 2, "kernel-health": 3}
-TRACE_BEFORE, TRACE_AFTER = 30, 5
+TRACE_HEAD, TRACE_TAIL, TRACE_AFTER = 20, 40, 5
 BAD_MARK = re.compile(r"mmrace: bad page")
+ROUND_START = re.compile(r"mmrace: round \d+ start")
+# Recorded for trace-cmd users, but hundreds per round: left out of the excerpt.
+NOISE = re.compile(r" (tlb_flush|writeback_dirty_folio): ")
 
 
 def parse_stats(text: str) -> dict:
@@ -38,14 +41,21 @@ def trace_text(guest: Path) -> Path:
 
 
 def first_bad_context(trace: Path) -> list:
-    """Trace lines around the first bad-page marker."""
+    """The first bad round's trace, from its start marker to a few lines past the
+    first bad page, TLB-flush and page-dirtying events left out."""
     if not trace:
         return []
-    lines = trace.read_text(errors="replace").splitlines()
-    for i, line in enumerate(lines):
-        if BAD_MARK.search(line):
-            return lines[max(0, i - TRACE_BEFORE):i + TRACE_AFTER + 1]
-    return []
+    lines = [line for line in trace.read_text(errors="replace").splitlines()
+             if not NOISE.search(line)]
+    bad = next((i for i, line in enumerate(lines) if BAD_MARK.search(line)), None)
+    if bad is None:
+        return []
+    start = next((i for i in range(bad, -1, -1) if ROUND_START.search(lines[i])), 0)
+    ctx = lines[start:bad + TRACE_AFTER + 1]
+    if len(ctx) > TRACE_HEAD + TRACE_TAIL:
+        skipped = len(ctx) - TRACE_HEAD - TRACE_TAIL
+        ctx = ctx[:TRACE_HEAD] + [f"  ... {skipped} lines ..."] + ctx[-TRACE_TAIL:]
+    return ctx
 
 
 def _read(path: Path, default=None):

@@ -1,0 +1,83 @@
+"""`mmrace campaign`: one scenario on one kernel, repeated, with statistics.
+
+campaign SCENARIO --kernel K [--repeats N] [--no-inject] [--until-first]
+         [--duration S] [--out DIR]
+Writes DIR/campaign.json (every run's summary plus the aggregate) and
+DIR/report.md; each run keeps its own directory DIR/run-NN/.
+"""
+
+import json
+import statistics
+import time
+from pathlib import Path
+
+from .cli_run import RESULTS, run_scenario
+
+
+def aggregate(runs: list) -> dict:
+    """Detection rate, time-to-first-detection spread, totals."""
+    ttfd = sorted(r["time_to_first_detection_s"] for r in runs
+                  if r["time_to_first_detection_s"] is not None)
+    stress = sum(r["stress_seconds"] or 0 for r in runs)
+    bad = sum(r["bad_pages"] or 0 for r in runs)
+    return {
+        "runs": len(runs),
+        "detected": sum(1 for r in runs if (r["bad_pages"] or 0) > 0),
+        "verdicts": {v: sum(1 for r in runs if r["verdict"] == v)
+                     for v in sorted({r["verdict"] for r in runs})},
+        "ttfd_s": {"median": statistics.median(ttfd), "min": ttfd[0], "max": ttfd[-1],
+                   "p90": ttfd[min(len(ttfd) - 1, int(0.9 * len(ttfd)))]} if ttfd else None,
+        "bad_pages": bad,
+        "stress_seconds": round(stress, 3),
+        "bad_pages_per_minute": round(60 * bad / stress, 2) if stress else None,
+        "injections": sum(r["injections"] for r in runs),
+        "overlaps": sum(r["overlaps"] for r in runs),
+        "runs_with_overlaps": sum(1 for r in runs if r["overlaps"] > 0),
+    }
+
+
+def cmd_campaign(args) -> int:
+    inject = not args.no_inject
+    tag = f"{args.scenario}-{args.kernel}-{'inject' if inject else 'noinject'}"
+    out = Path(args.out) if args.out else RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{tag}"
+    runs = []
+    for i in range(args.repeats):
+        s = run_scenario(args.scenario, args.kernel, inject, args.until_first,
+                         args.duration, out / f"run-{i + 1:02d}", args.accel, quiet=True)
+        runs.append(s)
+        print(f"run {i + 1}/{args.repeats}: {s['verdict']} bad={s['bad_pages']} "
+              f"ttfd={s['time_to_first_detection_s']} inj={s['injections']} "
+              f"ovl={s['overlaps']}", flush=True)
+    agg = aggregate(runs)
+    doc = {"scenario": args.scenario, "kernel": args.kernel, "inject": inject,
+           "until_first": args.until_first, "duration": args.duration,
+           "kernel_release": runs[0]["kernel_release"], "aggregate": agg, "runs": runs}
+    (out / "campaign.json").write_text(json.dumps(doc, indent=2) + "\n")
+    md = [f"# mmrace campaign: {tag}", "",
+          f"{agg['runs']} runs on {doc['kernel_release']}, "
+          f"{'until first detection, ' if args.until_first else ''}"
+          f"budget {args.duration or 'scenario default'} s each.", "",
+          "```", json.dumps(agg, indent=2), "```", "",
+          "| run | verdict | bad pages | ttfd s | stress s | injections | overlaps |",
+          "|---|---|---|---|---|---|---|"]
+    md += [f"| {i + 1} | {r['verdict']} | {r['bad_pages']} | {r['time_to_first_detection_s']} "
+           f"| {r['stress_seconds']} | {r['injections']} | {r['overlaps']} |"
+           for i, r in enumerate(runs)]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+    print(json.dumps(agg))
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def register(sub):
+    p = sub.add_parser("campaign", help="repeat one scenario and aggregate", description=__doc__)
+    p.add_argument("scenario", metavar="SCENARIO")
+    p.add_argument("--kernel", required=True, metavar="KERNEL")
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--no-inject", action="store_true")
+    p.add_argument("--until-first", action="store_true")
+    p.add_argument("--duration", type=float, metavar="SECONDS")
+    p.add_argument("--out", metavar="DIR")
+    p.add_argument("--accel", choices=("kvm", "tcg", "auto"), default="tcg")
+    p.set_defaults(func=cmd_campaign)
+    return [p]
