@@ -99,6 +99,13 @@ double mmr_now(void);
 void mmr_cpus_default(struct mmr_cpus *cpus, int nr_threads);
 void mmr_cpus_check(const struct mmr_cpus *cpus, int nr_threads);
 
+/*
+ * Keep the calling (main) thread off the CPUs given to the racing threads:
+ * a task switch on the writer's CPU would flush the very TLB entries a
+ * race depends on.  No-op when nothing is pinned.
+ */
+void mmr_cpus_keep_off(const struct mmr_cpus *cpus);
+
 /* Name the calling thread and, if @cpu >= 0, pin it there. */
 void mmr_thread_setup(const char *name, int cpu);
 

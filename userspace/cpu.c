@@ -69,3 +69,17 @@ void mmr_thread_setup(const char *name, int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		mmr_fail("pinning %s to CPU %d: %s", name, cpu, strerror(errno));
 }
+
+void mmr_cpus_keep_off(const struct mmr_cpus *cpus)
+{
+	cpu_set_t set;
+	int i;
+
+	if (!cpus->nr)
+		return;
+	allowed_cpus(&set);
+	for (i = 0; i < cpus->nr; i++)
+		CPU_CLR(cpus->cpu[i], &set);
+	if (CPU_COUNT(&set) && sched_setaffinity(0, sizeof(set), &set))
+		mmr_fail("sched_setaffinity: %s", strerror(errno));
+}

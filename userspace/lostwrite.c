@@ -298,6 +298,7 @@ int main(int argc, char **argv)
 
 	mmr_parse(&lw_stressor, &opts, &lw, argc, argv);
 	lw_setup(&lw, &opts);
+	mmr_cpus_keep_off(&opts.cpus);
 	for (i = 0; i < LW_NR_THREADS; i++) {
 		workers[i] = (struct lw_worker){ .lw = &lw, .id = i };
 		err = pthread_create(&workers[i].thread, NULL, lw_worker,

@@ -7,10 +7,10 @@ MODULES (the lead adds run/list/test this way).
 
 import sys
 
-from . import cli_campaign, cli_exec, cli_kernel, cli_run
+from . import cli_bench, cli_campaign, cli_exec, cli_kernel, cli_run, cli_test
 from .tools import ToolError
 
-MODULES = [cli_run, cli_campaign, cli_kernel, cli_exec]
+MODULES = [cli_run, cli_campaign, cli_test, cli_bench, cli_kernel, cli_exec]
 
 
 def _guard(func):

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make run      install what is missing, run the default scenario set
+#                 (positive and negative controls) in QEMU, print the report
+#   make check    install what is missing, run the test suite
+#   make bench    probe cost: armed vs not loaded (scripts/mmrace bench)
+#   make          build the stressors (userspace/build/)
+#   make module KDIR=/lib/modules/$(uname -r)/build
+#                 build mmrace.ko in place for a kernel of your own
+#
+# The module's kbuild file is ./Kbuild; test kernels get their own build
+# copies under the cache (scripts/mmrace build-module).
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+
+all:
+	$(MAKE) -C userspace
+
+run:
+	@scripts/install-deps
+	@scripts/mmrace controls
+
+check:
+	@scripts/install-deps
+	@scripts/mmrace test
+
+bench:
+	@scripts/install-deps
+	@scripts/mmrace bench
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+clean:
+	$(MAKE) -C userspace clean
+	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order \
+		module/*.o module/.*.cmd
+
+.PHONY: all run check bench module clean

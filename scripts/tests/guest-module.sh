@@ -1,0 +1,241 @@
+#!/bin/sh
+# In-guest tests of mmrace.ko (busybox sh, TAP output): knobs accept good
+# values and reject bad ones with -EINVAL and no state change, delays hit
+# only the filtered task, and rmmod during a running stress is clean.
+# Needs: mmrace.ko loaded, /mnt/ext4, mmrace-zapbench, mmrace-lostwrite.
+
+D=/sys/kernel/debug/mmrace
+S=$D/zap_pte_range.before_flush
+T=/sys/kernel/tracing
+n=0
+failed=0
+
+ok() {
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
+	fi
+}
+
+check() {	# check "name" command...
+	name=$1
+	shift
+	"$@" > /dev/null 2>&1
+	ok $? "$name"
+}
+
+# good FILE VALUE [READBACK]: accepted and read back
+good() {
+	if echo "$2" > "$1" 2>/dev/null; then
+		[ "$(cat "$1")" = "${3-$2}" ]
+		ok $? "$(basename "$1") accepts '$2'"
+	else
+		ok 1 "$(basename "$1") accepts '$2'"
+	fi
+}
+
+# bad FILE VALUE: -EINVAL, value unchanged
+bad() {
+	before=$(cat "$1" 2>/dev/null)
+	err=$( (echo "$2" > "$1") 2>&1 )
+	rc=$?
+	after=$(cat "$1" 2>/dev/null)
+	case "$err" in *"Invalid argument"*) einval=1 ;; *) einval=0 ;; esac
+	[ "$rc" != 0 ] && [ "$einval" = 1 ] && [ "$before" = "$after" ]
+	ok $? "$(basename "$1") rejects '$2' with EINVAL, unchanged"
+}
+
+counter() { cat "$S/$1"; }
+
+zapbench() {	# zapbench NAME FILE SECONDS
+	mmrace-zapbench --name "$1" --file "$2" --duration "$3" --no-markers \
+		--json > /dev/null
+}
+
+reset_site() {
+	echo 0 > $S/enable
+	echo 0 > $S/delay_max_us
+	echo 0 > $S/delay_us
+	echo 100 > $S/probability
+	echo 1 > $S/interval
+	echo -1 > $S/times
+	echo > $S/comm
+	echo none > $S/tgid
+	echo 0 > $S/ino
+	echo 1 > $D/reset
+}
+
+echo "TAP version 13"
+
+# ---- the site table
+grep -q '^zap_pte_range.before_flush state=idle probe=flush_tlb_mm_range caller=' $D/sites
+ok $? "zap_pte_range.before_flush resolved (sites: $(cut -d'#' -f1 $D/sites | tr '\n' ' '))"
+[ "$(stat -c %a $S/delay_us)" = 600 ] && [ "$(stat -c %a $D/max_delay_us)" = 600 ]
+ok $? "knobs are root-only (0600)"
+
+# ---- knobs: good values, bad values
+reset_site
+good $S/enable 1
+good $S/enable 0
+bad $S/enable 2
+bad $S/enable yes-please
+good $S/delay_us 3000
+good $S/delay_us 0
+bad $S/delay_us -1
+bad $S/delay_us 12abc
+bad $S/delay_us "$(( $(cat $D/max_delay_us) + 1 ))"
+good $S/delay_us 100
+bad $S/delay_max_us 50
+good $S/delay_max_us 200
+bad $S/delay_us 300
+good $S/delay_max_us 0
+good $S/probability 0
+good $S/probability 100
+bad $S/probability 101
+bad $S/probability -5
+good $S/interval 7
+bad $S/interval 0
+good $S/times 5
+good $S/times -1
+bad $S/times -2
+bad $S/times many
+good $S/comm mmr-zapper
+good $S/comm ""
+bad $S/comm this-name-is-too-long
+good $S/tgid '*'
+good $S/tgid 1234
+good $S/tgid none
+bad $S/tgid 0
+bad $S/tgid -7
+bad $S/tgid abc
+good $S/ino 12
+good $S/ino 0
+bad $S/ino -1
+bad $S/ino 0x
+bad $S/delay_us "$(printf '%080d' 1)"
+good $D/max_delay_us 20000
+bad $D/max_delay_us 0
+bad $D/max_delay_us 100001
+good $D/max_delay_us 10000
+good $D/budget_us 250000
+bad $D/budget_us 0
+bad $D/budget_us 1000001
+good $D/budget_us 500000
+bad $D/reset 2
+echo 1 > $D/reset
+ok $? "reset accepts 1"
+
+# ---- filters: only the selected task is delayed
+reset_site
+F=/mnt/ext4/filter.dat
+G=/mnt/ext4/other.dat
+echo 200 > $S/delay_us
+echo 1 > $S/enable
+zapbench mmr-zapper $F 1
+[ "$(counter hits)" -gt 0 ] && [ "$(counter injected)" = 0 ]
+ok $? "no task filter: hits=$(counter hits), no delay"
+
+echo mmr-zapper > $S/comm
+echo 1 > $D/reset
+zapbench mmr-other $F 1
+[ "$(counter hits)" -gt 0 ] && [ "$(counter injected)" = 0 ]
+ok $? "comm filter: other comm hits=$(counter hits), no delay"
+zapbench mmr-zapper $F 1
+[ "$(counter injected)" -gt 0 ]
+ok $? "comm filter: selected comm delayed $(counter injected) times"
+
+ino_f=$(stat -c %i $F)
+touch $G
+echo "$(stat -c %i $G)" > $S/ino
+echo 1 > $D/reset
+zapbench mmr-zapper $F 1
+[ "$(counter matched)" = 0 ] && [ "$(counter injected)" = 0 ]
+ok $? "ino filter: zaps of another file not delayed (hits=$(counter hits))"
+echo "$ino_f" > $S/ino
+zapbench mmr-zapper $F 1
+[ "$(counter injected)" -gt 0 ]
+ok $? "ino filter: zaps of the selected file delayed $(counter injected) times"
+
+# tgid: two identical benchmarks, only one selected; the trace tells whom
+echo 0 > $S/ino
+echo > $S/comm
+echo 0 > $T/tracing_on
+echo > $T/trace
+echo 1 > $T/events/mmrace/mmrace_inject/enable
+echo 1 > $T/tracing_on
+mmrace-zapbench --name mmr-a --file /mnt/ext4/a.dat --duration 3 --no-markers > /dev/null &
+a=$!
+mmrace-zapbench --name mmr-b --file /mnt/ext4/b.dat --duration 3 --no-markers > /dev/null &
+b=$!
+echo $a > $S/tgid
+wait $a $b
+echo 0 > $T/tracing_on
+echo 0 > $T/events/mmrace/mmrace_inject/enable
+na=$(grep -c "mmr-a-$a " $T/trace)
+nb=$(grep -c "mmr-b-$b " $T/trace)
+[ "$na" -gt 0 ] && [ "$nb" = 0 ]
+ok $? "tgid filter: selected pid delayed $na times, the other $nb"
+
+# times: exactly N delays, then none
+echo 1 > $D/reset
+echo '*' > $S/tgid
+echo 3 > $S/times
+zapbench mmr-zapper $F 1
+[ "$(counter injected)" = 3 ] && [ "$(counter matched)" -gt 3 ]
+ok $? "times=3: $(counter injected) delays of $(counter matched) matched hits"
+
+# probability 0: matched but never delayed
+echo -1 > $S/times
+echo 0 > $S/probability
+echo 1 > $D/reset
+zapbench mmr-zapper $F 1
+[ "$(counter matched)" -gt 0 ] && [ "$(counter injected)" = 0 ]
+ok $? "probability=0: matched=$(counter matched), no delay"
+
+# the per-CPU budget throttles instead of holding the CPU
+echo 100 > $S/probability
+echo 5000 > $S/delay_us
+echo 10000 > $D/budget_us
+echo 1 > $D/reset
+mmrace-zapbench --name mmr-zapper --file $F --duration 2 --cpus 1 --no-markers > /dev/null
+inj=$(counter injected)
+[ "$(counter throttled)" -gt 0 ] && [ "$inj" -le 6 ]
+ok $? "budget 10 ms/s/CPU: $inj delays of 5 ms in 2 s, $(counter throttled) throttled"
+echo 500000 > $D/budget_us
+
+# disabling stops delays at once
+echo 0 > $S/enable
+echo 1 > $D/reset
+zapbench mmr-zapper $F 1
+[ "$(counter hits)" = 0 ] && [ "$(counter injected)" = 0 ]
+ok $? "enable=0: probe disarmed (hits=$(counter hits))"
+reset_site
+
+# ---- rmmod while the stressor runs with delays
+echo 3000 > $S/delay_us
+echo mmr-zapper > $S/comm
+echo 1 > $S/enable
+mmrace-lostwrite --file /mnt/ext4/rmmod.dat --duration 6 --json > /tmp/rmmod.json 2>/dev/null &
+pid=$!
+sleep 2
+before=$(counter injected)
+rmmod mmrace
+rc=$?
+[ "$rc" = 0 ] && [ "$before" -gt 0 ] && [ ! -d $D ]
+ok $? "rmmod during stress with $before delays done: rc=$rc"
+wait $pid
+src=$?
+[ "$src" -le 1 ] && grep -q '"stressor":"lostwrite"' /tmp/rmmod.json
+ok $? "stressor survived the rmmod (rc=$src)"
+insmod /mmrace/mmrace.ko && [ -d $D ]
+ok $? "insmod again after rmmod"
+dmesg | grep -E 'BUG:|WARNING:|Oops|general protection' > /tmp/bad.txt
+[ ! -s /tmp/bad.txt ]
+ok $? "no BUG/WARNING/Oops in dmesg $(head -1 /tmp/bad.txt)"
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+[ "$failed" = 0 ]
