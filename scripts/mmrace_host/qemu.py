@@ -4,6 +4,8 @@ Results come back as a tar that the guest's /init writes onto a raw virtio disk
 (/dev/vda in the guest); the console log is kept whatever happens.
 """
 
+import contextlib
+import fcntl
 import os
 import re
 import subprocess
@@ -162,7 +164,30 @@ def _extract_out(disk: Path, dest: Path) -> list:
     return notes
 
 
-def boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
+# Not in the cache: runs with different MMRACE_CACHE dirs must wait too.
+LOCK = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "mmrace-guest.lock"
+
+
+@contextlib.contextmanager
+def _one_guest_at_a_time():
+    """Guests share 2 host cores: a second guest would skew every timing and
+    race rate, so boots from any process wait for each other."""
+    with open(LOCK, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress("another mmrace guest is running: waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def boot(*args, **kw) -> BootResult:
+    """Boot a guest (see _boot), never two at once on this machine."""
+    with _one_guest_at_a_time():
+        return _boot(*args, **kw)
+
+
+def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
          timeout_s: float = 300, accel: str = "tcg", smp: int = 4, mem: str = "2G",
          on_line=None, out_disk_mb: int = OUT_DISK_MB,
          kvm_boot_timeout_s: float = KVM_BOOT_TIMEOUT_S, boot_retries: int = 1,
