@@ -3,10 +3,12 @@
  * debugfs knobs, in the style of lib/fault-inject.c:
  *
  *   /sys/kernel/debug/mmrace/
- *     sites  stats  reset  max_delay_us  budget_us
+ *     sites  stats  oracles  reset  max_delay_us  budget_us
  *     <site>/enable delay_us delay_max_us probability interval times
- *            comm tgid ino              (read-write)
- *            hits matched injected delayed_ns throttled overlaps (read-only)
+ *            comm tgid                                   (read-write)
+ *            ino min_order anon rendezvous_us    (where the site can use them)
+ *            hits matched injected delayed_ns throttled overlaps
+ *            rv_waits rv_meetings rv_timeouts            (read-only)
  *
  * A write is parsed into a copy of the site's configuration, validated as a
  * whole and only then published (RCU), so a bad value returns -EINVAL and
@@ -36,6 +38,9 @@ const char *const mmrace_counter_names[MMRACE_NR_COUNTERS] = {
 	[MMRACE_DELAYED_NS]	= "delayed_ns",
 	[MMRACE_THROTTLED]	= "throttled",
 	[MMRACE_OVERLAPS]	= "overlaps",
+	[MMRACE_RV_WAITS]	= "rv_waits",
+	[MMRACE_RV_MEETINGS]	= "rv_meetings",
+	[MMRACE_RV_TIMEOUTS]	= "rv_timeouts",
 };
 
 static struct dentry *mmrace_dir;
@@ -52,9 +57,13 @@ static int delay_range_ok(const struct mmrace_cfg *cfg)
 	return 0;
 }
 
+/* exactly "0" or "1": kstrtobool() would take "yes-please" for yes */
 static int store_enable(struct mmrace_cfg *cfg, const char *val)
 {
-	return kstrtobool(val, &cfg->enable);
+	if (strcmp(val, "0") && strcmp(val, "1"))
+		return -EINVAL;
+	cfg->enable = val[0] == '1';
+	return 0;
 }
 
 static int store_delay_us(struct mmrace_cfg *cfg, const char *val)
@@ -118,6 +127,34 @@ static int store_ino(struct mmrace_cfg *cfg, const char *val)
 	return kstrtoul(val, 0, &cfg->ino);
 }
 
+static int store_min_order(struct mmrace_cfg *cfg, const char *val)
+{
+	if (kstrtou32(val, 0, &cfg->min_order) || cfg->min_order > 20)
+		return -EINVAL;
+	return 0;
+}
+
+static const char *const anon_names[] = { "file", "anon" };
+
+/* "any", "anon" or "file" */
+static int store_anon(struct mmrace_cfg *cfg, const char *val)
+{
+	if (!strcmp(val, "any")) {
+		cfg->anon = MMRACE_ANY;
+		return 0;
+	}
+	cfg->anon = match_string(anon_names, ARRAY_SIZE(anon_names), val);
+	return cfg->anon < 0 ? -EINVAL : 0;
+}
+
+static int store_rendezvous_us(struct mmrace_cfg *cfg, const char *val)
+{
+	if (kstrtou32(val, 0, &cfg->rendezvous_us) ||
+	    cfg->rendezvous_us > mmrace_max_delay_us)
+		return -EINVAL;
+	return 0;
+}
+
 static int show_enable(const struct mmrace_cfg *c, char *b)
 {
 	return sprintf(b, "%d\n", c->enable);
@@ -167,16 +204,36 @@ static int show_ino(const struct mmrace_cfg *c, char *b)
 	return sprintf(b, "%lu\n", c->ino);
 }
 
+static int show_min_order(const struct mmrace_cfg *c, char *b)
+{
+	return sprintf(b, "%u\n", c->min_order);
+}
+
+static int show_anon(const struct mmrace_cfg *c, char *b)
+{
+	return sprintf(b, "%s\n",
+		       c->anon == MMRACE_ANY ? "any" : anon_names[c->anon]);
+}
+
+static int show_rendezvous_us(const struct mmrace_cfg *c, char *b)
+{
+	return sprintf(b, "%u\n", c->rendezvous_us);
+}
+
 struct knob {
 	const char *name;
 	int (*store)(struct mmrace_cfg *cfg, const char *val);
 	int (*show)(const struct mmrace_cfg *cfg, char *buf);
+	unsigned int filter;	/* MMRACE_F_* the site must have, 0: any site */
 };
 
-#define KNOB(n) { #n, store_##n, show_##n }
+#define KNOB(n, f) { #n, store_##n, show_##n, f }
 static const struct knob knobs[] = {
-	KNOB(enable), KNOB(delay_us), KNOB(delay_max_us), KNOB(probability),
-	KNOB(interval), KNOB(times), KNOB(comm), KNOB(tgid), KNOB(ino),
+	KNOB(enable, 0), KNOB(delay_us, 0), KNOB(delay_max_us, 0),
+	KNOB(probability, 0), KNOB(interval, 0), KNOB(times, 0),
+	KNOB(comm, 0), KNOB(tgid, 0), KNOB(ino, MMRACE_F_INO),
+	KNOB(min_order, MMRACE_F_FOLIO), KNOB(anon, MMRACE_F_FOLIO),
+	KNOB(rendezvous_us, MMRACE_F_KEY),
 };
 
 struct knob_ref {
@@ -303,9 +360,12 @@ static int sites_show(struct seq_file *m, void *v)
 		struct mmrace_site *site = &mmrace_sites[i];
 		const struct mmrace_site_def *def = site->def;
 
-		seq_printf(m, "%s state=%s probe=%s caller=%s scope=%s overlap=%s # %s\n",
+		seq_printf(m, "%s state=%s probe=%s%s caller=%s%s scope=%s overlap=%s # %s\n",
 			   def->name, site_state(site),
-			   site->symbol ?: "-", site->caller ?: "-",
+			   site->symbol ?: "-",
+			   def->at_return ? ":return" : "",
+			   site->caller[0].name ?: "-",
+			   site->caller[1].name ? "(+.cold)" : "",
 			   site->scope_registered ? def->scope_symbol : "-",
 			   site->overlap_registered ? def->overlap_symbol : "-",
 			   def->window);
@@ -333,7 +393,20 @@ static int stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
-/* "1" zeroes every site's counters; anything else is -EINVAL */
+static int oracles_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, mmrace_oracles_show, NULL);
+}
+
+static const struct file_operations oracles_fops = {
+	.owner = THIS_MODULE,
+	.open = oracles_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+/* "1" zeroes every counter, oracles included; anything else is -EINVAL */
 static ssize_t reset_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
@@ -348,6 +421,7 @@ static ssize_t reset_write(struct file *file, const char __user *ubuf,
 		return -EINVAL;
 	for (i = 0; i < mmrace_nr_sites; i++)
 		mmrace_site_reset_counters(&mmrace_sites[i]);
+	mmrace_oracles_reset();
 	return len;
 }
 
@@ -413,6 +487,8 @@ static void site_files(struct mmrace_site *site, struct knob_ref *refs)
 	int c;
 
 	for (k = 0; k < ARRAY_SIZE(knobs); k++) {
+		if ((site->def->filters & knobs[k].filter) != knobs[k].filter)
+			continue;
 		refs[k].site = site;
 		refs[k].knob = &knobs[k];
 		debugfs_create_file(knobs[k].name, 0600, dir, &refs[k],
@@ -435,6 +511,7 @@ int mmrace_debugfs_init(void)
 	mmrace_dir = debugfs_create_dir("mmrace", NULL);
 	debugfs_create_file("sites", 0400, mmrace_dir, NULL, &sites_fops);
 	debugfs_create_file("stats", 0400, mmrace_dir, NULL, &stats_fops);
+	debugfs_create_file("oracles", 0400, mmrace_dir, NULL, &oracles_fops);
 	debugfs_create_file("reset", 0200, mmrace_dir, NULL, &reset_fops);
 	debugfs_create_file("max_delay_us", 0600, mmrace_dir, &limits[0],
 			    &limit_fops);

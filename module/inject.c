@@ -30,7 +30,7 @@ struct cpu_budget {
 };
 static DEFINE_PER_CPU(struct cpu_budget, cpu_budget);
 
-static void count(struct mmrace_site *site, enum mmrace_counter c, s64 n)
+void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n)
 {
 	atomic64_add(n, &site->counters[c]);
 }
@@ -88,7 +88,7 @@ static unsigned long scope_ino(struct mmrace_site *site)
 	return READ_ONCE(slot->task) == current ? READ_ONCE(slot->ino) : 0;
 }
 
-/* probability, then interval, then times, as in lib/fault-inject.c */
+/* probability, then interval, then times, as the fault-injection knobs */
 static bool should_inject(struct mmrace_site *site,
 			  const struct mmrace_cfg *cfg)
 {
@@ -113,7 +113,7 @@ static u64 pick_delay_ns(const struct mmrace_cfg *cfg)
 }
 
 /* Called with preemption disabled: the per-CPU window is ours. */
-static bool budget_take(u64 ns)
+bool mmrace_budget_take(u64 ns)
 {
 	struct cpu_budget *b = this_cpu_ptr(&cpu_budget);
 	u64 now = ktime_get_mono_fast_ns();
@@ -129,7 +129,8 @@ static bool budget_take(u64 ns)
 	return true;
 }
 
-static u64 busy_wait(u64 ns)
+/* Spin for @ns, or until *@until becomes non-zero; returns the time spent. */
+u64 mmrace_busy_wait(u64 ns, const int *until)
 {
 	u64 start = ktime_get_mono_fast_ns();
 	u64 now;
@@ -137,48 +138,116 @@ static u64 busy_wait(u64 ns)
 	do {
 		cpu_relax();
 		now = ktime_get_mono_fast_ns();
-	} while (now - start < ns);
+	} while (now - start < ns && !(until && READ_ONCE(*until)));
 	return now - start;
 }
 
+unsigned long mmrace_caller(struct pt_regs *regs)
+{
+	/* at function entry the stack top is the return address */
+	return *(unsigned long *)kernel_stack_pointer(regs);
+}
+
+/* ino, min_order and anon filter what the hit knows; unknown never matches */
+static bool object_selected(const struct mmrace_cfg *cfg,
+			    const struct mmrace_hit *hit)
+{
+	if (cfg->ino && hit->ino != cfg->ino)
+		return false;
+	if (cfg->min_order && hit->order < (int)cfg->min_order)
+		return false;
+	if (cfg->anon != MMRACE_ANY && hit->anon != cfg->anon)
+		return false;
+	return true;
+}
+
+/*
+ * The window: filters, then the injection decision, then the delay, which
+ * with a key may be a meeting of two tasks (see rendezvous.c).
+ */
+static void window(struct mmrace_site *site, struct mmrace_hit *hit)
+{
+	const struct mmrace_cfg *cfg;
+	u64 ns;
+
+	mmrace_count(site, MMRACE_HITS, 1);
+	cfg = rcu_dereference_sched(site->cfg);
+	if (!cfg->enable || !task_selected(cfg))
+		return;
+	if (site->scope_registered)
+		hit->ino = scope_ino(site);
+	if (!object_selected(cfg, hit))
+		return;
+	mmrace_count(site, MMRACE_MATCHED, 1);
+
+	if (!should_inject(site, cfg))
+		return;
+	if (hit->key && mmrace_rendezvous(site, hit->key, cfg->rendezvous_us))
+		return;
+	ns = pick_delay_ns(cfg);
+	if (!ns)
+		return;
+	if (!mmrace_budget_take(ns)) {
+		mmrace_count(site, MMRACE_THROTTLED, 1);
+		return;
+	}
+
+	trace_mmrace_inject(site->def->name, ns, hit->caller, hit->ino,
+			    hit->pfn);
+	atomic_inc(&site->active);
+	ns = mmrace_busy_wait(ns, NULL);
+	atomic_dec(&site->active);
+	mmrace_count(site, MMRACE_INJECTED, 1);
+	mmrace_count(site, MMRACE_DELAYED_NS, ns);
+}
+
+static void hit_init(struct mmrace_hit *hit, unsigned long caller)
+{
+	*hit = (struct mmrace_hit){ .caller = caller, .order = -1, .anon = -1 };
+}
+
+/* entry sites */
 int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct mmrace_site *site = container_of(kp, struct mmrace_site, kp);
-	const struct mmrace_cfg *cfg;
-	struct mmrace_hit hit = {
-		/* at function entry the stack top is the return address */
-		.caller = *(unsigned long *)kernel_stack_pointer(regs),
-	};
-	u64 ns;
+	struct mmrace_hit hit;
 
-	if (site->caller && (hit.caller < site->caller_start ||
-			     hit.caller >= site->caller_end))
+	hit_init(&hit, mmrace_caller(regs));
+	if (!mmrace_in_ranges(site->caller, hit.caller))
 		return 0;
-	count(site, MMRACE_HITS, 1);
+	if (site->def->args)
+		site->def->args(regs, &hit);
+	window(site, &hit);
+	return 0;
+}
 
-	cfg = rcu_dereference_sched(site->cfg);
-	if (!cfg->enable || !task_selected(cfg))
-		return 0;
-	if (site->scope_registered)
-		hit.ino = scope_ino(site);
-	if (cfg->ino && hit.ino != cfg->ino)
-		return 0;
-	count(site, MMRACE_MATCHED, 1);
+/*
+ * Return sites: the entry handler filters by caller and records what the
+ * arguments say; returning non-zero skips the return probe.
+ */
+int mmrace_site_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmrace_site *site = container_of(get_kretprobe(ri),
+						struct mmrace_site, krp);
+	struct mmrace_hit *hit = (struct mmrace_hit *)ri->data;
 
-	if (!should_inject(site, cfg))
-		return 0;
-	ns = pick_delay_ns(cfg);
-	if (!budget_take(ns)) {
-		count(site, MMRACE_THROTTLED, 1);
-		return 0;
-	}
+	hit_init(hit, mmrace_caller(regs));
+	if (!mmrace_in_ranges(site->caller, hit->caller))
+		return 1;
+	if (site->def->args)
+		site->def->args(regs, hit);
+	return 0;
+}
 
-	trace_mmrace_inject(site->def->name, ns, hit.caller, hit.ino, hit.pfn);
-	atomic_inc(&site->active);
-	ns = busy_wait(ns);
-	atomic_dec(&site->active);
-	count(site, MMRACE_INJECTED, 1);
-	count(site, MMRACE_DELAYED_NS, ns);
+int mmrace_site_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct mmrace_site *site = container_of(get_kretprobe(ri),
+						struct mmrace_site, krp);
+	struct mmrace_hit *hit = (struct mmrace_hit *)ri->data;
+
+	if (site->def->ret)
+		site->def->ret(regs, hit);
+	window(site, hit);
 	return 0;
 }
 
@@ -187,16 +256,18 @@ int mmrace_overlap_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct mmrace_site *site = container_of(kp, struct mmrace_site,
 						overlap_kp);
 	const struct mmrace_cfg *cfg;
-	struct mmrace_hit hit = { 0 };
+	struct mmrace_hit hit;
 
 	if (!atomic_read(&site->active))
 		return 0;
-	if (!site->def->overlap_hit(regs, &hit))
+	hit_init(&hit, mmrace_caller(regs));
+	if (!mmrace_in_ranges(site->overlap_caller, hit.caller) ||
+	    !site->def->overlap_hit(regs, &hit))
 		return 0;
 	cfg = rcu_dereference_sched(site->cfg);
 	if (cfg->ino && hit.ino != cfg->ino)
 		return 0;
-	count(site, MMRACE_OVERLAPS, 1);
+	mmrace_count(site, MMRACE_OVERLAPS, 1);
 	trace_mmrace_overlap(site->def->name, hit.ino, hit.pfn);
 	return 0;
 }

@@ -19,11 +19,14 @@ static int __init mmrace_init(void)
 	unsigned int i, resolved = 0;
 	int ret;
 
+	mmrace_rendezvous_init();
 	ret = mmrace_sites_init();
 	if (ret)
 		return ret;
+	mmrace_oracles_init();
 	ret = mmrace_debugfs_init();
 	if (ret) {
+		mmrace_oracles_exit();
 		mmrace_sites_exit();
 		return ret;
 	}
@@ -36,6 +39,7 @@ static int __init mmrace_init(void)
 static void __exit mmrace_exit(void)
 {
 	mmrace_debugfs_exit();
+	mmrace_oracles_exit();
 	mmrace_sites_exit();
 }
 

@@ -5,9 +5,10 @@
  * A site is a race window with a stable user-facing name
  * ("<function>.<point>").  Its definition (struct mmrace_site_def, one
  * table in site_table.c) says which kernel symbol to probe on each kernel
- * generation, which caller the probe must be reached from, and which
- * competing path to watch for overlaps.  The engine (inject.c) decides per
- * hit whether to delay, the knobs (debugfs.c) configure it.
+ * generation, which caller the probe must be reached from, what the hit
+ * races on, and which competing path to watch for overlaps.  The engine
+ * (inject.c) decides per hit whether to delay, the knobs (debugfs.c)
+ * configure it.
  */
 #ifndef _MMRACE_H
 #define _MMRACE_H
@@ -22,28 +23,57 @@
 #define MMRACE_DEF_MAX_DELAY_US		10000
 #define MMRACE_DEF_BUDGET_US		500000	/* per CPU per second */
 #define MMRACE_SCOPE_SLOTS_BITS		6
+#define MMRACE_MAX_CALLERS		2
 
 /* tgid filter values besides a real tgid */
 #define MMRACE_TGID_NONE	(-1)	/* no tgid filter */
 #define MMRACE_TGID_ANY		0	/* "*": every task */
 
+/* anon filter values */
+#define MMRACE_ANY		(-1)
+
 /*
- * What a probe hit knows about the object it races on; 0 when unknown.
- * @ino: inode number of the file mapping, @pfn: page frame.
+ * What a probe hit knows about the object it races on.
+ * @ino: inode number of the file mapping, 0 if unknown or anonymous
+ * @pfn: page frame, 0 if unknown
+ * @key: rendezvous key (swap entry, folio pfn), 0 if none
+ * @order: folio order, -1 if unknown
+ * @anon: 1 anonymous, 0 file, -1 unknown
  */
 struct mmrace_hit {
 	unsigned long caller;
 	unsigned long ino;
 	unsigned long pfn;
+	unsigned long key;
+	int order;
+	int anon;
 };
 
-struct mmrace_site;
+/* Filters a site can evaluate; the knobs exist only where they apply. */
+#define MMRACE_F_INO		BIT(0)	/* ino */
+#define MMRACE_F_FOLIO		BIT(1)	/* min_order, anon */
+#define MMRACE_F_KEY		BIT(2)	/* rendezvous_us */
+
+/* [start, end) of a kernel function, resolved at load time */
+struct mmrace_range {
+	const char *name;
+	unsigned long start, end;
+};
 
 struct mmrace_site_def {
 	const char *name;
 	const char *window;		/* one line: what the delay holds open */
 	const char *const *symbols;	/* probe candidates, first found wins */
 	const char *const *callers;	/* caller must lie in one of these */
+	/*
+	 * Where the window opens: at the probed function's entry, or when it
+	 * returns.  @args fills the hit from the arguments at entry (both
+	 * cases), @ret from the return value (return probes only).
+	 */
+	bool at_return;
+	void (*args)(struct pt_regs *regs, struct mmrace_hit *hit);
+	void (*ret)(struct pt_regs *regs, struct mmrace_hit *hit);
+	unsigned int filters;		/* MMRACE_F_* */
 	/*
 	 * Optional "scope" probe on the function that encloses the window:
 	 * it records per task what the window is about to race on (e.g. the
@@ -57,6 +87,7 @@ struct mmrace_site_def {
 	 * page this site's filter can select; fills @hit.
 	 */
 	const char *overlap_symbol;
+	const char *const *overlap_callers;
 	bool (*overlap_hit)(struct pt_regs *regs, struct mmrace_hit *hit);
 };
 
@@ -70,17 +101,23 @@ struct mmrace_cfg {
 	int times;		/* -1: no limit */
 	int tgid;		/* MMRACE_TGID_NONE, MMRACE_TGID_ANY or a tgid */
 	unsigned long ino;	/* 0: any mapping */
+	u32 min_order;		/* folios of at least this order */
+	int anon;		/* MMRACE_ANY, 0 file, 1 anonymous */
+	u32 rendezvous_us;	/* 0: plain delays */
 	char comm[TASK_COMM_LEN];	/* "": no comm filter */
 	struct rcu_head rcu;
 };
 
 enum mmrace_counter {
 	MMRACE_HITS,		/* probe reached from the window's caller */
-	MMRACE_MATCHED,		/* ... and passed the task and mapping filters */
+	MMRACE_MATCHED,		/* ... and passed the task and object filters */
 	MMRACE_INJECTED,	/* ... and was delayed */
 	MMRACE_DELAYED_NS,	/* total busy-wait time */
 	MMRACE_THROTTLED,	/* delays skipped by the per-CPU budget */
 	MMRACE_OVERLAPS,	/* competing path ran while a delay was active */
+	MMRACE_RV_WAITS,	/* first arrivals that waited for a second */
+	MMRACE_RV_MEETINGS,	/* second arrivals that found a waiter */
+	MMRACE_RV_TIMEOUTS,	/* waits that ended alone */
 	MMRACE_NR_COUNTERS,
 };
 
@@ -92,11 +129,12 @@ struct mmrace_scope_slot {
 struct mmrace_site {
 	const struct mmrace_site_def *def;
 	const char *symbol;		/* resolved probe symbol, NULL: none */
-	const char *caller;		/* resolved caller, NULL: none needed */
-	unsigned long caller_start, caller_end;
+	struct mmrace_range caller[MMRACE_MAX_CALLERS];
+	struct mmrace_range overlap_caller[MMRACE_MAX_CALLERS];
 	bool overlap_registered;
 	bool scope_registered;
-	struct kprobe kp;
+	struct kprobe kp;		/* entry sites */
+	struct kretprobe krp;		/* return sites */
 	struct kprobe overlap_kp;
 	struct kprobe scope_kp;
 	struct mmrace_cfg __rcu *cfg;
@@ -123,12 +161,31 @@ extern const struct mmrace_site_def mmrace_site_defs[];
 int mmrace_sites_init(void);
 void mmrace_sites_exit(void);
 int mmrace_site_set_armed(struct mmrace_site *site, bool on);
+bool mmrace_resolve_range(const char *name, struct mmrace_range *r);
+bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr);
 
 /* inject.c */
+void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n);
+bool mmrace_budget_take(u64 ns);
+u64 mmrace_busy_wait(u64 ns, const int *until);
+unsigned long mmrace_caller(struct pt_regs *regs);
 int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs);
+int mmrace_site_entry(struct kretprobe_instance *ri, struct pt_regs *regs);
+int mmrace_site_ret(struct kretprobe_instance *ri, struct pt_regs *regs);
 int mmrace_overlap_pre(struct kprobe *kp, struct pt_regs *regs);
 int mmrace_scope_pre(struct kprobe *kp, struct pt_regs *regs);
 void mmrace_site_reset_counters(struct mmrace_site *site);
+
+/* rendezvous.c */
+void mmrace_rendezvous_init(void);
+bool mmrace_rendezvous(struct mmrace_site *site, unsigned long key,
+		       u32 wait_us);
+
+/* oracles.c */
+void mmrace_oracles_init(void);
+void mmrace_oracles_exit(void);
+void mmrace_oracles_reset(void);
+int mmrace_oracles_show(struct seq_file *m, void *v);
 
 /* debugfs.c */
 int mmrace_debugfs_init(void);

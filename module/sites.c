@@ -11,6 +11,7 @@
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
+#include <linux/slab.h>
 #include <linux/string.h>
 
 #include "mmrace.h"
@@ -36,8 +37,7 @@ static unsigned long symbol_address(const char *name)
  * The kprobe address may lie past the function start (e.g. after an
  * ENDBR64), hence the offset.
  */
-static bool function_bounds(const char *name, unsigned long *start,
-			    unsigned long *end)
+bool mmrace_resolve_range(const char *name, struct mmrace_range *r)
 {
 	char buf[KSYM_SYMBOL_LEN];
 	unsigned long addr, off, size;
@@ -50,9 +50,45 @@ static bool function_bounds(const char *name, unsigned long *start,
 	plus = strrchr(buf, '+');
 	if (!plus || sscanf(plus, "+%lx/%lx", &off, &size) != 2 || !size)
 		return false;
-	*start = addr - off;
-	*end = *start + size;
+	r->name = name;
+	r->start = addr - off;
+	r->end = r->start + size;
 	return true;
+}
+
+/* An empty set of ranges (no caller filter) contains every address. */
+bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr)
+{
+	int i;
+
+	if (!r[0].name)
+		return true;
+	for (i = 0; i < MMRACE_MAX_CALLERS && r[i].name; i++)
+		if (addr >= r[i].start && addr < r[i].end)
+			return true;
+	return false;
+}
+
+/*
+ * The first caller candidate that exists, plus its ".cold" part, where the
+ * compiler moved unlikely code (that range carries the same name).  False
+ * if the site needs a caller and none of the candidates exists.
+ */
+static bool resolve_callers(const char *const *names, struct mmrace_range *r)
+{
+	char cold[KSYM_NAME_LEN];
+
+	if (!names)
+		return true;
+	for (; *names; names++) {
+		if (!mmrace_resolve_range(*names, &r[0]))
+			continue;
+		snprintf(cold, sizeof(cold), "%s.cold", *names);
+		if (mmrace_resolve_range(cold, &r[1]))
+			r[1].name = *names;
+		return true;
+	}
+	return false;
 }
 
 static int register_disabled(struct kprobe *kp, const char *symbol,
@@ -65,50 +101,63 @@ static int register_disabled(struct kprobe *kp, const char *symbol,
 	return register_kprobe(kp);
 }
 
+static int register_window(struct mmrace_site *site, const char *symbol)
+{
+	struct kretprobe *krp = &site->krp;
+
+	if (!site->def->at_return)
+		return register_disabled(&site->kp, symbol, mmrace_site_pre);
+	memset(krp, 0, sizeof(*krp));
+	krp->kp.symbol_name = symbol;
+	krp->kp.flags = KPROBE_FLAG_DISABLED;
+	krp->entry_handler = mmrace_site_entry;
+	krp->handler = mmrace_site_ret;
+	krp->data_size = sizeof(struct mmrace_hit);
+	krp->maxactive = 64;
+	return register_kretprobe(krp);
+}
+
 static void site_resolve(struct mmrace_site *site)
 {
 	const struct mmrace_site_def *def = site->def;
 	const char *const *name;
 
-	if (def->callers) {
-		for (name = def->callers; *name; name++) {
-			if (function_bounds(*name, &site->caller_start,
-					    &site->caller_end)) {
-				site->caller = *name;
-				break;
-			}
-		}
-		if (!site->caller) {
-			pr_info("%s: no caller symbol, site disabled\n",
-				def->name);
-			return;
-		}
+	if (!resolve_callers(def->callers, site->caller)) {
+		pr_info("%s: no caller symbol, site disabled\n", def->name);
+		return;
 	}
-
 	for (name = def->symbols; *name; name++) {
-		if (!register_disabled(&site->kp, *name, mmrace_site_pre)) {
+		if (!register_window(site, *name)) {
 			site->symbol = *name;
 			break;
 		}
 	}
 	if (!site->symbol) {
 		pr_info("%s: no probe symbol, site disabled\n", def->name);
+		memset(site->caller, 0, sizeof(site->caller));
 		return;
 	}
 
 	if (def->scope_symbol)
 		site->scope_registered = !register_disabled(&site->scope_kp,
-						       def->scope_symbol,
-						       mmrace_scope_pre);
-	if (def->overlap_symbol)
-		site->overlap_registered = !register_disabled(&site->overlap_kp,
-							 def->overlap_symbol,
-							 mmrace_overlap_pre);
+							    def->scope_symbol,
+							    mmrace_scope_pre);
+	if (def->overlap_symbol &&
+	    resolve_callers(def->overlap_callers, site->overlap_caller))
+		site->overlap_registered =
+			!register_disabled(&site->overlap_kp,
+					   def->overlap_symbol,
+					   mmrace_overlap_pre);
 }
 
 static int set_probe(struct kprobe *kp, bool on)
 {
 	return on ? enable_kprobe(kp) : disable_kprobe(kp);
+}
+
+static struct kprobe *window_probe(struct mmrace_site *site)
+{
+	return site->def->at_return ? &site->krp.kp : &site->kp;
 }
 
 int mmrace_site_set_armed(struct mmrace_site *site, bool on)
@@ -120,12 +169,12 @@ int mmrace_site_set_armed(struct mmrace_site *site, bool on)
 	 * without its scope and overlap probes.
 	 */
 	if (!on)
-		set_probe(&site->kp, false);
+		set_probe(window_probe(site), false);
 	if (site->scope_registered)
 		set_probe(&site->scope_kp, on);
 	if (site->overlap_registered)
 		set_probe(&site->overlap_kp, on);
-	return on ? set_probe(&site->kp, true) : 0;
+	return on ? set_probe(window_probe(site), true) : 0;
 }
 
 int mmrace_sites_init(void)
@@ -144,6 +193,7 @@ int mmrace_sites_init(void)
 		cfg->interval = 1;
 		cfg->times = -1;
 		cfg->tgid = MMRACE_TGID_NONE;
+		cfg->anon = MMRACE_ANY;
 		site->def = &mmrace_site_defs[i];
 		RCU_INIT_POINTER(site->cfg, cfg);
 		atomic_set(&site->times_left, -1);
@@ -153,8 +203,8 @@ int mmrace_sites_init(void)
 }
 
 /*
- * unregister_kprobe() waits for running handlers, so once this returns no
- * delay is in progress and no handler can see the site again.
+ * unregister_k*probe() waits for running handlers, so once this returns
+ * no delay is in progress and no handler can see the site again.
  */
 void mmrace_sites_exit(void)
 {
@@ -163,12 +213,16 @@ void mmrace_sites_exit(void)
 	for (i = 0; i < mmrace_nr_sites; i++) {
 		struct mmrace_site *site = &mmrace_sites[i];
 
-		if (site->symbol)
+		if (site->symbol && site->def->at_return)
+			unregister_kretprobe(&site->krp);
+		else if (site->symbol)
 			unregister_kprobe(&site->kp);
 		if (site->overlap_registered)
 			unregister_kprobe(&site->overlap_kp);
 		if (site->scope_registered)
 			unregister_kprobe(&site->scope_kp);
+		memset(site->caller, 0, sizeof(site->caller));
+		memset(site->overlap_caller, 0, sizeof(site->overlap_caller));
 		site->symbol = NULL;
 		site->overlap_registered = false;
 		site->scope_registered = false;

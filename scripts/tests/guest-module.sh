@@ -70,9 +70,16 @@ reset_site() {
 
 echo "TAP version 13"
 
-# ---- the site table
-grep -q '^zap_pte_range.before_flush state=idle probe=flush_tlb_mm_range caller=' $D/sites
-ok $? "zap_pte_range.before_flush resolved (sites: $(cut -d'#' -f1 $D/sites | tr '\n' ' '))"
+# ---- the site table: every site resolves on the Debian kernels
+grep -q '^zap_pte_range.before_flush state=idle probe=flush_tlb_mm_range caller=unmap_page_range' $D/sites
+ok $? "zap_pte_range.before_flush resolved"
+for site in do_swap_page.entry do_swap_page.after_read try_to_unmap_one.entry \
+	    try_to_unmap_one.return change_pte_range.after_clear; do
+	grep -q "^$site state=idle probe=" $D/sites
+	ok $? "$site resolved: $(grep "^$site " $D/sites | cut -d'#' -f1)"
+done
+grep -q '^unmap_incomplete large_unmaps=0 still_mapped=0$' $D/oracles
+ok $? "oracle unmap_incomplete resolved"
 [ "$(stat -c %a $S/delay_us)" = 600 ] && [ "$(stat -c %a $D/max_delay_us)" = 600 ]
 ok $? "knobs are root-only (0600)"
 
@@ -82,6 +89,7 @@ good $S/enable 1
 good $S/enable 0
 bad $S/enable 2
 bad $S/enable yes-please
+bad $S/enable y
 good $S/delay_us 3000
 good $S/delay_us 0
 bad $S/delay_us -1
@@ -116,6 +124,19 @@ good $S/ino 0
 bad $S/ino -1
 bad $S/ino 0x
 bad $S/delay_us "$(printf '%080d' 1)"
+R=$D/do_swap_page.after_read
+good $R/min_order 4
+good $R/min_order 0
+bad $R/min_order 21
+good $R/anon anon
+good $R/anon file
+good $R/anon any
+bad $R/anon both
+good $R/rendezvous_us 2000
+good $R/rendezvous_us 0
+bad $R/rendezvous_us "$(( $(cat $D/max_delay_us) + 1 ))"
+[ -f $S/ino ] && [ ! -e $S/min_order ] && [ ! -e $S/rendezvous_us ] && [ ! -e $R/ino ]
+ok $? "filter knobs exist only where the site can evaluate them"
 good $D/max_delay_us 20000
 bad $D/max_delay_us 0
 bad $D/max_delay_us 100001
