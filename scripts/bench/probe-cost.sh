@@ -12,7 +12,7 @@ S=$D/zap_pte_range.before_flush
 measure() {	# measure STATE ROUND
 	printf '{"state":"%s","round":%s,"bench":' "$1" "$2"
 	mmrace-zapbench --name mmr-bench --file /mnt/ext4/bench.dat --pages 16 \
-		--cpus 1 --duration "$SECONDS_EACH" --no-markers --json | tr -d '\n'
+		--duration "$SECONDS_EACH" --no-markers --json | tr -d '\n'
 	echo "}"
 }
 

@@ -24,10 +24,12 @@ REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "scripts" / "tests"
 TAP = re.compile(r"^(not )?ok \d+ - (.*)$")
 
-# Positive-control budget.  Measured (20 runs, stock 6.1.192, TCG): every run
-# detected, first detection after 0.1-2 s of stress; 10 s keeps a miss far
-# rarer than 1 in 1000 (see README, "Measured").
-R1_BUDGET_S = 10
+# Positive-control budget.  Measured (20 runs of 10 s, stock 6.1.192, TCG):
+# 19 detected, first detection after 0.12-1.7 s (median 0.18 s); 19 bad
+# rounds of 107, p = 0.18 per round at 6.4 rounds/s, so 20 s leaves a miss
+# probability of ~1e-11 by that rate.  The one miss was a guest starved by
+# other load on the host (16 rounds in 10 s): the margin is for that.
+R1_BUDGET_S = 20
 R1_POSITIVE = ("zap-lostwrite", "debian-6.1")
 R1_NEGATIVE = ("zap-lostwrite", "debian-6.12")
 

@@ -20,11 +20,11 @@ NOISE = re.compile(r" (tlb_flush|writeback_dirty_folio): ")
 
 
 def parse_stats(text: str) -> dict:
-    """'site k=v k=v' lines -> {site: {k: int}}"""
+    """'name k=v k=v' lines (debugfs stats, oracles) -> {name: {k: int}}"""
     out = {}
     for line in text.splitlines():
         name, *pairs = line.split()
-        out[name] = {k: int(v) for k, v in (p.split("=", 1) for p in pairs)}
+        out[name] = {k: int(v) for k, v in (p.split("=", 1) for p in pairs) if v.isdigit()}
     return out
 
 
@@ -102,6 +102,8 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "injections": sum(c.get("injected", 0) for c in site_stats.values()),
         "overlaps": sum(c.get("overlaps", 0) for c in site_stats.values()),
         "sites": site_stats,
+        "oracles": parse_stats(_read(guest / "oracles.txt", "")),
+        "stressor": stress,
         "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
         "stressor_rc": int((_read(guest / "stressor.rc", "") or "-1").strip() or -1),
         "job_error": (_read(guest / "job.error", "") or "").strip() or None,
@@ -147,6 +149,13 @@ def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
     ]
     for name, c in s["sites"].items():
         md.append(f"| {name} | " + " | ".join(str(v) for v in c.values()) + " |")
+    if any(s["oracles"].values()):
+        md += ["", "## Kernel-side oracles", "", "```"]
+        md += [f"{k} " + " ".join(f"{n}={v}" for n, v in c.items())
+               for k, c in s["oracles"].items()]
+        md.append("```")
+    if s["stressor"]:
+        md += ["", "## Stressor result", "", "```", json.dumps(s["stressor"], indent=1), "```"]
     if s["kernel_health"]:
         md += ["", "## Kernel health findings", "", "```"]
         md += [f"{f['kind']}: {f['line']}" for f in s["kernel_health"][:20]]

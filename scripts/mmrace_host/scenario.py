@@ -117,6 +117,7 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         lines.append(f"echo 0 > \"$D/{site}/enable\"")
     lines += [
         'cat "$D/stats" > /out/stats.txt',
+        'cat "$D/oracles" > /out/oracles.txt',
         "trace-cmd extract -o /out/trace.dat >> /out/trace-cmd.log 2>&1 "
         '|| say "trace-cmd extract failed"',
         'say "done: stressor rc=$(cat /out/stressor.rc)"',
