@@ -17,19 +17,34 @@
 
 static char mmr_progname[64] = "mmrace";
 
-void mmr_fail(const char *fmt, ...)
+static void mmr_vwarn(const char *fmt, va_list ap)
 {
 	char reason[512], *p;
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
-	va_end(ap);
 	/* Arguments end up in the reason: keep it to one line whatever they hold. */
 	for (p = reason; *p; p++)
 		if (iscntrl((unsigned char)*p))
 			*p = '?';
 	fprintf(stderr, "%s: %s\n", mmr_progname, reason);
+}
+
+void mmr_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mmr_vwarn(fmt, ap);
+	va_end(ap);
+}
+
+void mmr_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mmr_vwarn(fmt, ap);
+	va_end(ap);
 	exit(MMR_EXIT_USAGE);
 }
 
@@ -80,6 +95,51 @@ static unsigned long parse_ulong(const char *opt, const char *arg,
 	if (errno == ERANGE || v < min || v > max)
 		mmr_fail("--%s: %s is out of range %lu..%lu", opt, arg, min, max);
 	return v;
+}
+
+unsigned long mmr_parse_size(const char *opt, const char *arg,
+			     unsigned long min, unsigned long max)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+	char minb[32], maxb[32];
+
+	if (!isdigit((unsigned char)*arg))
+		mmr_fail("--%s: '%s' is not a size", opt, arg);
+	errno = 0;
+	v = strtoull(arg, &end, 10);
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end)
+		mmr_fail("--%s: '%s' is not a size (digits, then K, M, G or T)",
+			 opt, arg);
+	if (errno == ERANGE || v > (~0ULL >> shift) || (v << shift) < min ||
+	    (v << shift) > max)
+		mmr_fail("--%s: %s is out of range %s..%s", opt, arg,
+			 mmr_size_str(minb, sizeof(minb), min),
+			 mmr_size_str(maxb, sizeof(maxb), max));
+	return v << shift;
+}
+
+const char *mmr_size_str(char *buf, size_t len, unsigned long bytes)
+{
+	static const char units[] = "KMGT";
+	int u = -1;
+
+	while (u < 3 && bytes && !(bytes & 1023)) {
+		bytes >>= 10;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%lu", bytes);
+	else
+		snprintf(buf, len, "%lu%c", bytes, units[u]);
+	return buf;
 }
 
 static double parse_seconds(const char *opt, const char *arg)
@@ -165,6 +225,10 @@ static void mmr_set(const struct mmr_option *o, void *base, const char *arg)
 		break;
 	case MMR_OPT_CPUS:
 		parse_cpus(o->name, arg, dst);
+		break;
+	case MMR_OPT_SIZE:
+		*(unsigned long *)dst = mmr_parse_size(o->name, arg, o->min,
+						       o->max);
 		break;
 	}
 }
@@ -253,14 +317,12 @@ void mmr_parse(const struct mmr_stressor *s, struct mmr_opts *opts, void *ctx,
 	const struct mmr_option *table[MMR_MAX_OPTIONS];
 	void *base[MMR_MAX_OPTIONS];
 	const struct mmr_option *o;
+	bool cpus_given = false;
 	int nr_threads, n = 0, c;
 
 	snprintf(mmr_progname, sizeof(mmr_progname), "mmrace-%s", s->name);
-	for (nr_threads = 0; s->threads[nr_threads]; nr_threads++)
-		;
 	*opts = s->defaults;
 	opts->seed = (unsigned long)(mmr_now() * 1e9) ^ getpid();
-	mmr_cpus_default(&opts->cpus, nr_threads);
 
 	/* One getopt_long() table out of the stressor's and the common one. */
 	for (o = s->options; o->name; o++)
@@ -300,13 +362,22 @@ void mmr_parse(const struct mmr_stressor *s, struct mmr_opts *opts, void *ctx,
 				mmr_fail("invalid option '-%c'", optopt);
 			mmr_fail("invalid option '%s'", argv[optind - 1]);
 		default:
-			mmr_set(table[c - MMR_OPT_BASE], base[c - MMR_OPT_BASE],
-				optarg);
+			o = table[c - MMR_OPT_BASE];
+			mmr_set(o, base[c - MMR_OPT_BASE], optarg);
+			cpus_given |= o->type == MMR_OPT_CPUS;
 		}
 	}
 	if (optind < argc)
 		mmr_fail("unexpected argument '%s'", argv[optind]);
 
+	/* Options like --threads decide how many threads there are to pin. */
+	if (s->nr_threads)
+		nr_threads = s->nr_threads(ctx);
+	else
+		for (nr_threads = 0; s->threads[nr_threads]; nr_threads++)
+			;
+	if (!cpus_given)
+		mmr_cpus_default(&opts->cpus, nr_threads);
 	mmr_cpus_check(&opts->cpus, nr_threads);
 	if (!opts->no_markers)
 		mmr_marker_open();

@@ -32,6 +32,7 @@ enum mmr_opt_type {
 	MMR_OPT_STRING,		/* const char *, not empty */
 	MMR_OPT_CHOICE,		/* int, index into choices[] */
 	MMR_OPT_CPUS,		/* struct mmr_cpus */
+	MMR_OPT_SIZE,		/* unsigned long bytes, K/M/G/T suffix, in [min, max] */
 };
 
 /*
@@ -45,7 +46,7 @@ struct mmr_option {
 	size_t off;
 	const char *metavar;		/* argument name in --help */
 	const char *help;		/* lines separated by '\n' */
-	unsigned long min, max;		/* MMR_OPT_ULONG */
+	unsigned long min, max;		/* MMR_OPT_ULONG, MMR_OPT_SIZE */
 	const char *const *choices;	/* MMR_OPT_CHOICE, NULL terminated */
 };
 
@@ -71,6 +72,11 @@ struct mmr_stressor {
 	const char *description;	/* lines separated by '\n' */
 	const struct mmr_option *options;	/* own options, name NULL ends */
 	const char *const *threads;	/* thread names in --cpus order */
+	/*
+	 * Number of threads to pin, from the parsed options, for stressors
+	 * whose thread count is an option; NULL: one per threads[] name.
+	 */
+	int (*nr_threads)(const void *ctx);
 	struct mmr_opts defaults;
 };
 
@@ -83,9 +89,22 @@ struct mmr_stressor {
 void mmr_parse(const struct mmr_stressor *s, struct mmr_opts *opts, void *ctx,
 	       int argc, char **argv);
 
+/*
+ * A size: digits with an optional K, M, G or T suffix (powers of 1024), in
+ * [@min, @max] bytes.  Exits 2 naming --@opt on a bad one.
+ */
+unsigned long mmr_parse_size(const char *opt, const char *arg,
+			     unsigned long min, unsigned long max);
+
+/* @bytes in the largest unit that is exact: "64K", "2M", "1000". */
+const char *mmr_size_str(char *buf, size_t len, unsigned long bytes);
+
 /* Print "mmrace-<name>: <reason>" as one line to stderr and exit 2. */
 void mmr_fail(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
+
+/* The same line without exiting, for what goes wrong while cleaning up. */
+void mmr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Seconds on CLOCK_MONOTONIC. */
 double mmr_now(void);
@@ -106,8 +125,31 @@ void mmr_cpus_check(const struct mmr_cpus *cpus, int nr_threads);
  */
 void mmr_cpus_keep_off(const struct mmr_cpus *cpus);
 
+/* In busy-wait loops: tell the CPU (and a hypervisor) that we spin. */
+static inline void mmr_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 /* Name the calling thread and, if @cpu >= 0, pin it there. */
 void mmr_thread_setup(const char *name, int cpu);
+
+/*
+ * Small sysfs, procfs and cgroupfs files.  mmr_read_file() returns the
+ * length read with the trailing newline removed, mmr_write_file() 0; both
+ * -errno on failure.
+ */
+int mmr_read_file(const char *path, char *buf, size_t len);
+int mmr_write_file(const char *path, const char *val);
+
+/* Counter @name of /proc/vmstat; false if this kernel has none. */
+bool mmr_vmstat(const char *name, unsigned long *val);
 
 /* Trace markers: "mmrace: <text>" lines in the ftrace buffer, if possible. */
 void mmr_marker_open(void);
@@ -124,11 +166,20 @@ struct mmr_run {
 	double first_bad_seconds;
 };
 
-/* Stressor-specific facts for the report, e.g. { "mode", "dontneed" }. */
+/*
+ * Stressor-specific facts for the report, e.g. { "mode", "dontneed" }.
+ * With @raw, @val is JSON text (a number, object, null) rather than a
+ * string, and the human summary gives it a line of its own.
+ */
 struct mmr_field {
 	const char *key;
 	const char *val;
+	bool raw;
 };
+
+#define MMR_FIELD(_key, _val)		{ .key = (_key), .val = (_val) }
+#define MMR_FIELD_RAW(_key, _val)	{ .key = (_key), .val = (_val), .raw = true }
+#define MMR_FIELD_END			{ .key = NULL }
 
 /* Start the clock; SIGINT/SIGTERM end the run after the current round. */
 void mmr_run_begin(struct mmr_run *run);
@@ -143,6 +194,10 @@ bool mmr_run_more(const struct mmr_run *run, const struct mmr_opts *opts);
 enum stamp_class mmr_check_page(struct stamp_tally *t, unsigned long round,
 				const void *page, size_t pgsz, uint32_t index,
 				uint64_t gen, bool fill);
+
+/* Add a page classified otherwise to @t, as mmr_check_page() does. */
+void mmr_tally_page(struct stamp_tally *t, unsigned long round,
+		    uint32_t index, enum stamp_class c);
 
 /* Account a finished round whose pages were tallied in @t. */
 void mmr_run_round(struct mmr_run *run, const struct stamp_tally *t);

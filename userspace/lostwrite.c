@@ -329,8 +329,8 @@ int main(int argc, char **argv)
 
 	return mmr_run_report(&run, &lw_stressor, &opts,
 			      (const struct mmr_field[]){
-				      { "mode", lw_modes[lw.mode] },
-				      { "flush", lw_flushes[lw.flush] },
-				      { NULL },
+				      MMR_FIELD("mode", lw_modes[lw.mode]),
+				      MMR_FIELD("flush", lw_flushes[lw.flush]),
+				      MMR_FIELD_END,
 			      });
 }

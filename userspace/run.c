@@ -56,11 +56,17 @@ enum stamp_class mmr_check_page(struct stamp_tally *t, unsigned long round,
 {
 	enum stamp_class c = stamp_check(page, pgsz, index, gen, fill);
 
+	mmr_tally_page(t, round, index, c);
+	return c;
+}
+
+void mmr_tally_page(struct stamp_tally *t, unsigned long round,
+		    uint32_t index, enum stamp_class c)
+{
 	stamp_tally_add(t, c);
 	if (c != STAMP_OK && stamp_tally_bad(t) <= MMR_MARKS_PER_ROUND)
 		mmr_marker("bad page %u round %lu %s", index, round,
 			   stamp_class_name(c));
-	return c;
 }
 
 void mmr_run_round(struct mmr_run *run, const struct stamp_tally *t)
@@ -102,7 +108,10 @@ static void report_json(const struct mmr_run *run, const struct mmr_stressor *s,
 		printf(",");
 		json_string(f->key);
 		printf(":");
-		json_string(f->val);
+		if (f->raw)
+			printf("%s", f->val);
+		else
+			json_string(f->val);
 	}
 	printf(",\"pages\":%lu,\"seed\":%lu,\"rounds\":%lu,\"bad_rounds\":%lu,"
 	       "\"bad_pages\":%lu,\"classes\":{", opts->pages, opts->seed,
@@ -130,7 +139,8 @@ static void report_human(const struct mmr_run *run,
 
 	printf("mmrace-%s:", s->name);
 	for (f = fields; f->key; f++)
-		printf(" %s %s,", f->key, f->val);
+		if (!f->raw)
+			printf(" %s %s,", f->key, f->val);
 	printf(" %lu pages, seed %lu\n", opts->pages, opts->seed);
 	printf("rounds:      %lu in %.3f s, %lu bad\n", run->rounds,
 	       run->stress_seconds, run->bad_rounds);
@@ -144,6 +154,11 @@ static void report_human(const struct mmr_run *run,
 		       run->first_bad_round, run->first_bad_seconds);
 	else
 		printf("first bad:   none\n");
+	for (f = fields; f->key; f++)
+		if (f->raw)
+			printf("%s:%*s%s\n", f->key,
+			       (int)(strlen(f->key) < 12 ? 12 - strlen(f->key) : 1),
+			       "", f->val);
 	printf("verdict:     %s\n", run->bad_rounds ? "corruption" : "clean");
 }
 

@@ -96,6 +96,28 @@ enum stamp_class stamp_check(const void *page, size_t pgsz, uint32_t index,
 	return s.gen < gen ? STAMP_LOST_WRITE : STAMP_CORRUPT;
 }
 
+void stamp_count_init(void *page, size_t pgsz, uint32_t index, uint64_t gen,
+		      uint32_t writer, uint64_t count)
+{
+	stamp_write(page, pgsz, index, gen, writer, false);
+	*stamp_counter(page) = count;
+}
+
+enum stamp_class stamp_check_count(const void *page, size_t pgsz,
+				   uint32_t index, uint64_t gen,
+				   uint64_t want, uint64_t *got)
+{
+	enum stamp_class c = stamp_check(page, pgsz, index, gen, false);
+
+	*got = 0;
+	if (c != STAMP_OK)
+		return c;
+	memcpy(got, (const char *)page + STAMP_COUNT_OFF, sizeof(*got));
+	if (*got == want)
+		return STAMP_OK;
+	return *got < want ? STAMP_LOST_WRITE : STAMP_CORRUPT;
+}
+
 unsigned long stamp_tally_bad(const struct stamp_tally *t)
 {
 	unsigned long bad = 0;

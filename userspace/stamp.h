@@ -51,6 +51,32 @@ void stamp_write(void *page, size_t pgsz, uint32_t index, uint64_t gen,
 enum stamp_class stamp_check(const void *page, size_t pgsz, uint32_t index,
 			     uint64_t gen, bool fill);
 
+/*
+ * Counting pages: a header-only stamp, then at STAMP_COUNT_OFF a counter
+ * that any number of threads increment atomically.  A page with fewer
+ * increments than were made lost some of them (stamp_check_count() calls
+ * that a lost_write), one with more is corrupt.
+ */
+#define STAMP_COUNT_OFF	sizeof(struct stamp)
+
+static inline uint64_t *stamp_counter(void *page)
+{
+	return (uint64_t *)((char *)page + STAMP_COUNT_OFF);
+}
+
+/* Stamp @page as stamp_write() without fill, with the counter at @count. */
+void stamp_count_init(void *page, size_t pgsz, uint32_t index, uint64_t gen,
+		      uint32_t writer, uint64_t count);
+
+/*
+ * Classify a counting page that must hold the stamp of page @index,
+ * generation @gen, and the count @want.  *@got receives the counter, or 0
+ * when the stamp itself is bad.
+ */
+enum stamp_class stamp_check_count(const void *page, size_t pgsz,
+				   uint32_t index, uint64_t gen,
+				   uint64_t want, uint64_t *got);
+
 const char *stamp_class_name(enum stamp_class c);
 
 static inline void stamp_tally_add(struct stamp_tally *t, enum stamp_class c)

@@ -22,7 +22,7 @@ from .cli_run import RESULTS, build_stressors, run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 TESTS = REPO / "scripts" / "tests"
-TAP = re.compile(r"^(not )?ok \d+ - (.*)$")
+TAP = re.compile(r"^(not )?ok \d+ - (.*?)( # SKIP.*)?$")
 
 # Positive-control budget.  Measured (20 runs of 10 s, stock 6.1.192, TCG):
 # 19 detected, first detection after 0.12-1.7 s (median 0.18 s); 19 bad
@@ -36,13 +36,19 @@ R1_NEGATIVE = ("zap-lostwrite", "debian-6.12")
 
 class Tap:
     def __init__(self):
-        self.n = self.failed = 0
+        self.n = self.failed = self.skipped = 0
 
     def ok(self, cond: bool, name: str, detail: str = ""):
         self.n += 1
         self.failed += not cond
         print(f"{'' if cond else 'not '}ok {self.n} - {name}"
               + (f" # {detail}" if detail else ""), flush=True)
+
+    def skip(self, name: str, why: str):
+        """Neither passed nor failed."""
+        self.n += 1
+        self.skipped += 1
+        print(f"ok {self.n} - {name} {why.strip()}", flush=True)
 
     def info(self, msg: str):
         print(f"# {msg}", flush=True)
@@ -52,7 +58,9 @@ class Tap:
         seen = 0
         for line in text.splitlines():
             m = TAP.match(line.strip())
-            if m:
+            if m and m.group(3) and m.group(1) is None:
+                self.skip(f"{prefix}: {m.group(2)}", m.group(3))
+            elif m:
                 seen += 1
                 self.ok(m.group(1) is None, f"{prefix}: {m.group(2)}")
         return seen
@@ -144,7 +152,9 @@ def cmd_test(args) -> int:
             tap.ok(False, f"stage {stage} completed", f"{type(e).__name__}: {e}")
         tap.info(f"stage {stage}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
-    print(f"{tap.n - tap.failed} passed, {tap.failed} failed", flush=True)
+    if tap.skipped:
+        print(f"# {tap.skipped} skipped (neither passed nor failed)")
+    print(f"{tap.n - tap.failed - tap.skipped} passed, {tap.failed} failed", flush=True)
     sys.stdout.flush()
     return 1 if tap.failed else 0
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Just enough JSON to tell whether a stressor printed one valid object. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "selftest.h"
@@ -152,4 +153,55 @@ bool json_member(const char *json, const char *key, char *val, size_t len)
 		s = ws(s);
 	}
 	return false;
+}
+
+bool st_member_is(const char *json, const char *key, const char *want)
+{
+	char val[512];
+
+	if (!json_member(json, key, val, sizeof(val))) {
+		st_diag("no member %s", key);
+		return false;
+	}
+	if (strcmp(val, want)) {
+		st_diag("%s is %s, want %s", key, val, want);
+		return false;
+	}
+	return true;
+}
+
+bool st_clean_json(const struct st_proc *p, const char *stressor,
+		   const char *const *keys)
+{
+	static const char *const zero[][2] = {
+		{ "bad_rounds", "0" }, { "bad_pages", "0" },
+		{ "first_bad_round", "null" },
+		{ "time_to_first_detection_s", "null" },
+		{ "verdict", "\"clean\"" },
+	};
+	static const char *const common[] = {
+		"stressor", "pages", "seed", "rounds", "bad_rounds", "bad_pages",
+		"classes", "first_bad_round", "time_to_first_detection_s",
+		"stress_seconds", "verdict", NULL
+	};
+	const char *const *lists[] = { common, keys };
+	char val[512], name[64];
+	bool ok = json_valid(p->out) && p->out[0] == '{';
+	unsigned int i, l;
+
+	if (!ok)
+		st_diag("not one JSON object: %s", p->out);
+	for (l = 0; l < 2; l++)
+		for (i = 0; lists[l][i]; i++)
+			if (!json_member(p->out, lists[l][i], val, sizeof(val))) {
+				st_diag("no member %s", lists[l][i]);
+				ok = false;
+			}
+	for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		ok &= st_member_is(p->out, zero[i][0], zero[i][1]);
+	snprintf(name, sizeof(name), "\"%s\"", stressor);
+	ok &= st_member_is(p->out, "stressor", name);
+	ok &= st_member_is(p->out, "classes",
+			   "{\"lost_write\":0,\"zero_fill\":0,\"foreign\":0,\"corrupt\":0}");
+	return ok;
 }

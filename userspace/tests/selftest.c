@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 /* No stressor run in the tests may take longer. */
 #define ST_TIMEOUT_S	60
 
-static int st_passed, st_failed;
+static int st_passed, st_failed, st_skipped;
 
 bool st_ok(bool pass, const char *fmt, ...)
 {
@@ -32,12 +33,41 @@ bool st_ok(bool pass, const char *fmt, ...)
 		if (iscntrl((unsigned char)*c))
 			*c = '?';
 	printf("%sok %d - %s\n", pass ? "" : "not ",
-	       st_passed + st_failed + 1, name);
+	       st_passed + st_failed + st_skipped + 1, name);
 	if (pass)
 		st_passed++;
 	else
 		st_failed++;
 	return pass;
+}
+
+void st_skip(const char *reason, const char *fmt, ...)
+{
+	char name[256], *c;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	for (c = name; *c; c++)
+		if (iscntrl((unsigned char)*c) || *c == '#')
+			*c = '?';
+	printf("ok %d - %s # SKIP %s\n", st_passed + st_failed + st_skipped + 1,
+	       name, reason);
+	st_skipped++;
+}
+
+bool st_swap_on(void)
+{
+	char line[256];
+	int n = 0;
+	FILE *f = fopen("/proc/swaps", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		n++;
+	if (f)
+		fclose(f);
+	return n > 1;	/* more than the header */
 }
 
 void st_diag(const char *fmt, ...)
@@ -118,6 +148,36 @@ void st_run(struct st_proc *p, const char *const *argv)
 	st_slurp(err, p->err, sizeof(p->err));
 }
 
+void st_report(const struct st_proc *p)
+{
+	st_diag("status %d after %.2f s\nstdout: %s\nstderr: %s", p->status,
+		p->seconds, p->out, p->err);
+}
+
+pid_t st_spawn(const char *const *argv)
+{
+	char path[PATH_MAX + 64];
+	pid_t pid;
+	int null;
+
+	snprintf(path, sizeof(path), "%s/%s", st_dir, argv[0]);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		alarm(ST_TIMEOUT_S);
+		execv(path, (char *const *)argv);
+		_exit(127);
+	}
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	return pid;
+}
+
 /* Remove the test directory; the stressors leave only plain files in it. */
 static void st_cleanup(void)
 {
@@ -141,9 +201,13 @@ int main(void)
 	printf("TAP version 13\n");
 	test_stamp();
 	test_args();
+	test_swap();
 	test_run();
+	test_anon();
 	st_cleanup();
-	printf("1..%d\n", st_passed + st_failed);
+	printf("1..%d\n", st_passed + st_failed + st_skipped);
+	if (st_skipped)
+		printf("# %d skipped (neither passed nor failed)\n", st_skipped);
 	printf("%d passed, %d failed\n", st_passed, st_failed);
 	return st_failed ? 1 : 0;
 }

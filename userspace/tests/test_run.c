@@ -16,56 +16,11 @@
 #include "selftest.h"
 #include "stamp.h"
 
-static bool member_is(const char *json, const char *key, const char *want)
-{
-	char val[512];
-
-	if (!json_member(json, key, val, sizeof(val))) {
-		st_diag("no member %s", key);
-		return false;
-	}
-	if (strcmp(val, want)) {
-		st_diag("%s is %s, want %s", key, val, want);
-		return false;
-	}
-	return true;
-}
+static const char *const lw_keys[] = { "mode", "flush", NULL };
 
 static bool clean_json(const struct st_proc *p)
 {
-	static const char *const zero[][2] = {
-		{ "bad_rounds", "0" }, { "bad_pages", "0" },
-		{ "first_bad_round", "null" },
-		{ "time_to_first_detection_s", "null" },
-		{ "verdict", "\"clean\"" }, { "stressor", "\"lostwrite\"" },
-	};
-	static const char *const keys[] = {
-		"stressor", "mode", "flush", "pages", "seed", "rounds",
-		"bad_rounds", "bad_pages", "classes", "first_bad_round",
-		"time_to_first_detection_s", "stress_seconds", "verdict",
-	};
-	char val[512];
-	bool ok = json_valid(p->out) && p->out[0] == '{';
-	unsigned int i;
-
-	if (!ok)
-		st_diag("not one JSON object: %s", p->out);
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!json_member(p->out, keys[i], val, sizeof(val))) {
-			st_diag("no member %s", keys[i]);
-			ok = false;
-		}
-	for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
-		ok &= member_is(p->out, zero[i][0], zero[i][1]);
-	ok &= member_is(p->out, "classes",
-			"{\"lost_write\":0,\"zero_fill\":0,\"foreign\":0,\"corrupt\":0}");
-	return ok;
-}
-
-static void report(const struct st_proc *p)
-{
-	st_diag("status %d after %.2f s\nstdout: %s\nstderr: %s", p->status,
-		p->seconds, p->out, p->err);
+	return st_clean_json(p, "lostwrite", lw_keys);
 }
 
 static void test_json_run(const char *file)
@@ -75,12 +30,12 @@ static void test_json_run(const char *file)
 	st_run(&p, (const char *[]){ "mmrace-lostwrite", "--rounds", "20",
 		"--pages", "16", "--json", "--file", file, NULL });
 	if (!st_ok(p.status == 0 && !p.err[0] && clean_json(&p) &&
-		   member_is(p.out, "rounds", "20") &&
-		   member_is(p.out, "pages", "16") &&
-		   member_is(p.out, "mode", "\"dontneed\"") &&
-		   member_is(p.out, "flush", "\"fdatasync\""),
+		   st_member_is(p.out, "rounds", "20") &&
+		   st_member_is(p.out, "pages", "16") &&
+		   st_member_is(p.out, "mode", "\"dontneed\"") &&
+		   st_member_is(p.out, "flush", "\"fdatasync\""),
 		   "run: 20 rounds dontneed/fdatasync clean, valid JSON"))
-		report(&p);
+		st_report(&p);
 }
 
 /* The file left behind holds a stamp of its own index in every page. */
@@ -119,12 +74,12 @@ static void test_munmap_run(const char *file)
 		"--pages", "8", "--mode", "munmap", "--flush", "msync",
 		"--seed", "7", "--cpus", cpus, "--json", "--file", file, NULL });
 	if (!st_ok(p.status == 0 && !p.err[0] && clean_json(&p) &&
-		   member_is(p.out, "rounds", "10") &&
-		   member_is(p.out, "seed", "7") &&
-		   member_is(p.out, "mode", "\"munmap\"") &&
-		   member_is(p.out, "flush", "\"msync\""),
+		   st_member_is(p.out, "rounds", "10") &&
+		   st_member_is(p.out, "seed", "7") &&
+		   st_member_is(p.out, "mode", "\"munmap\"") &&
+		   st_member_is(p.out, "flush", "\"msync\""),
 		   "run: 10 pinned rounds munmap/msync clean, valid JSON"))
-		report(&p);
+		st_report(&p);
 	test_file_left(file, 8);
 }
 
@@ -139,7 +94,7 @@ static void test_duration_run(const char *file)
 		   strstr(p.out, "mmrace-lostwrite: mode dontneed, flush fdatasync, 4 pages") &&
 		   p.seconds >= 0.3 && p.seconds < 10,
 		   "run: --duration 0.3 ends in time, human summary clean"))
-		report(&p);
+		st_report(&p);
 }
 
 /*
@@ -169,15 +124,15 @@ static void test_detects(const char *file)
 	waitpid(vandal, NULL, 0);
 	close(fd);
 	if (!st_ok(p.status == 1 && !p.err[0] && json_valid(p.out) &&
-		   member_is(p.out, "verdict", "\"corruption\"") &&
-		   member_is(p.out, "bad_rounds", "1") &&
-		   member_is(p.out, "bad_pages", "1") &&
+		   st_member_is(p.out, "verdict", "\"corruption\"") &&
+		   st_member_is(p.out, "bad_rounds", "1") &&
+		   st_member_is(p.out, "bad_pages", "1") &&
 		   json_member(p.out, "first_bad_round", val, sizeof(val)) &&
-		   member_is(p.out, "rounds", val) &&
+		   st_member_is(p.out, "rounds", val) &&
 		   json_member(p.out, "time_to_first_detection_s", val,
 			       sizeof(val)) && strcmp(val, "null"),
 		   "run: zeroed page detected, exit 1, stops at first bad round"))
-		report(&p);
+		st_report(&p);
 }
 
 void test_run(void)

@@ -119,9 +119,55 @@ static void test_tally(void)
 	      "stamp: class names");
 }
 
+/* Counting pages: the shortfall is the lost increments. */
+static void test_count(void)
+{
+	uint64_t got = 99;
+
+	stamp_count_init(page, PGSZ, 3, 1, 0, 5);
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 5, &got), STAMP_OK) &&
+	      got == 5, "stamp: count as expected is ok");
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 7, &got),
+		 STAMP_LOST_WRITE) && got == 5,
+	      "stamp: count short of the increments made is lost_write");
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 4, &got), STAMP_CORRUPT) &&
+	      got == 5, "stamp: count above the increments made is corrupt");
+
+	/* What workers do: atomic increments from a base. */
+	stamp_count_init(page, PGSZ, 3, 1, 0, 0);
+	for (int w = 0; w < 3; w++)
+		for (int k = 0; k < 4; k++)
+			__atomic_fetch_add(stamp_counter(page), 1,
+					   __ATOMIC_RELAXED);
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 12, &got), STAMP_OK) &&
+	      got == 12 && *stamp_counter(page) == 12,
+	      "stamp: 3 workers x 4 increments count 12");
+	/* A stale copy from before the last increment came back. */
+	(*stamp_counter(page))--;
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 12, &got),
+		 STAMP_LOST_WRITE) && 12 - got == 1,
+	      "stamp: a page one increment short lost one");
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, UINT64_MAX, &got),
+		 STAMP_LOST_WRITE), "stamp: count compared over 64 bits");
+
+	st_ok(is(stamp_check_count(page, PGSZ, 4, 1, 11, &got), STAMP_FOREIGN) &&
+	      got == 0, "stamp: counting page of another index is foreign");
+	memset(page, 0, sizeof(page));
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 0, &got),
+		 STAMP_ZERO_FILL) && got == 0,
+	      "stamp: zero counting page is zero_fill, even when 0 is due");
+	stamp_count_init(page, PGSZ, 3, 1, 0, 2);
+	((char *)page)[PGSZ - 1] = 7;
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 2, &got), STAMP_OK),
+	      "stamp: counting page ignores the bytes after the counter");
+	st_ok(STAMP_COUNT_OFF == 24 && (STAMP_COUNT_OFF % 8) == 0,
+	      "stamp: counter right after the 24-byte header, 8-aligned");
+}
+
 void test_stamp(void)
 {
 	test_round_trip();
 	test_classes();
 	test_tally();
+	test_count();
 }
