@@ -116,9 +116,12 @@ bool mmrace_rendezvous(struct mmrace_site *site, unsigned long key,
 	if (!rv_claim(slot, key))
 		return true;
 	mmrace_count(site, MMRACE_RV_WAITS, 1);
+	/* a wait holds the window open too: overlaps count during it */
+	atomic_inc(&site->active);
 	atomic_inc(&rv_waiting);
 	mmrace_busy_wait(ns, &slot->met);
 	atomic_dec(&rv_waiting);
+	atomic_dec(&site->active);
 	if (!rv_release(slot))
 		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
 	return true;

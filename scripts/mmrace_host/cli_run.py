@@ -97,13 +97,16 @@ def cmd_controls(args) -> int:
                              camp / f"{n}-{kname}", args.accel, quiet=True)
             rows.append(s)
     lines = [f"{'scenario':22} {'kernel':12} {'expected':11} {'verdict':11} "
-             f"{'bad':>5} {'ttfd_s':>7} {'inj':>6} {'ovl':>6}"]
+             f"{'bad':>5} {'ttfd_s':>7} {'inj':>6} {'ovl':>6} oracle"]
     for s in rows:
         ttfd = s["time_to_first_detection_s"]
         lines.append(f"{s['scenario']:22} {s['kernel']:12} {s['expected']:11} {s['verdict']:11} "
                      f"{s['bad_pages'] if s['bad_pages'] is not None else '-':>5} "
-                     f"{ttfd if ttfd is not None else '-':>7} {s['injections']:>6} {s['overlaps']:>6}")
-    ok = all(s["verdict"] == s["expected"] for s in rows)
+                     f"{ttfd if ttfd is not None else '-':>7} {s['injections']:>6} {s['overlaps']:>6} "
+                     + (f"{s['oracle']}={s['oracle_value']} (expected {s['oracle_expected']})"
+                        if s["oracle"] else "-"))
+    ok = all(s["verdict"] == s["expected"] and
+             report.oracle_ok(s["oracle_expected"], s["oracle_value"]) for s in rows)
     table = "\n".join(lines)
     camp.mkdir(parents=True, exist_ok=True)
     (camp / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")

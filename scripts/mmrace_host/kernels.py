@@ -90,6 +90,12 @@ class Kernel:
 
 
 def names() -> list:
+    """Every kernel name: the Debian ones, then the bug-lab ones (buglab.py)."""
+    from . import buglab
+    return sorted(KERNELS) + buglab.names()
+
+
+def debian_names() -> list:
     return sorted(KERNELS)
 
 
@@ -233,7 +239,13 @@ def _load(kdir: Path) -> Kernel:
 
 
 def fetch(name: str, refresh: bool = False) -> Kernel:
-    """Fetch kernel `name` on first use; reuse the cached copy afterwards."""
+    """Fetch kernel `name` on first use; reuse the cached copy afterwards.
+
+    Bug-lab kernels (buglab-*) are built from source on first use instead.
+    """
+    from . import buglab
+    if name.startswith(buglab.PREFIX):
+        return buglab.get(name, refresh=refresh)
     if name not in KERNELS:
         raise KeyError(f"unknown kernel '{name}' (known: {', '.join(names())})")
     kdir = cache.subdir("kernels", name)

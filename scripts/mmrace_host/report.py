@@ -74,6 +74,20 @@ def verdict(stress: dict, findings: list) -> str:
     return "corruption" if stress.get("bad_pages", 0) > 0 else "clean"
 
 
+def oracle_value(sc, oracles: dict):
+    """The scenario's oracle counter, None if it has none or it is missing."""
+    if not sc.oracle:
+        return None
+    name, counter = sc.oracle.split(".", 1)
+    return oracles.get(name, {}).get(counter)
+
+
+def oracle_ok(expected: str, value) -> bool:
+    if expected is None:
+        return True
+    return value is not None and (value > 0) == (expected == "nonzero")
+
+
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     """summary.json content for one run."""
     try:
@@ -83,6 +97,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     stats = parse_stats(_read(guest / "stats.txt", ""))
     site_stats = {s: stats.get(s, {}) for s in sc.sites}
     findings = [f for f in res.health if f[0] != "warning"]
+    oracles = parse_stats(_read(guest / "oracles.txt", ""))
     v = verdict(stress, findings)
     s = stress or {}
     return {
@@ -102,7 +117,10 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "injections": sum(c.get("injected", 0) for c in site_stats.values()),
         "overlaps": sum(c.get("overlaps", 0) for c in site_stats.values()),
         "sites": site_stats,
-        "oracles": parse_stats(_read(guest / "oracles.txt", "")),
+        "oracles": oracles,
+        "oracle": sc.oracle or None,
+        "oracle_value": oracle_value(sc, oracles),
+        "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
         "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
         "stressor_rc": int((_read(guest / "stressor.rc", "") or "-1").strip() or -1),
@@ -123,7 +141,8 @@ def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
     (outdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     context = first_bad_context(trace_text(guest))
     s = summary
-    match = s["expected"] is None or s["expected"] == s["verdict"]
+    match = (s["expected"] is None or s["expected"] == s["verdict"]) and \
+        oracle_ok(s["oracle_expected"], s["oracle_value"])
     md = [
         f"# mmrace run: {s['scenario']} on {s['kernel']} ({_fmt(s['kernel_release'])})",
         "",
@@ -140,6 +159,8 @@ def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
         f"| classes | {_fmt(s['classes'])} |",
         f"| injections | {s['injections']} |",
         f"| overlaps (competing path inside a delay) | {s['overlaps']} |",
+        f"| oracle {_fmt(s['oracle'])} | {_fmt(s['oracle_value'])} "
+        f"(expected: {_fmt(s['oracle_expected'])}) |",
         f"| kernel health | {health.summary([(f['kind'], '') for f in s['kernel_health']])} |",
         f"| guest | {s['accel']}, {s['guest_wall_s']} s wall, exit {s['guest_exit']} |",
         "",

@@ -30,6 +30,8 @@ class Scenario:
     expect: dict                    # kernel name -> verdict
     target_file: str = ""
     trace_events: list = field(default_factory=list)
+    oracle: str = ""                # "<oracle>.<counter>" reported beside the verdict
+    expect_oracle: dict = field(default_factory=dict)   # kernel -> "zero" | "nonzero"
 
 
 def names() -> list:
@@ -51,12 +53,18 @@ def load(name: str) -> Scenario:
                       duration=float(d.get("duration", 20)),
                       sites=d.get("sites", {}), expect=d.get("expect", {}),
                       target_file=d.get("target_file", ""),
-                      trace_events=d.get("trace_events", []))
+                      trace_events=d.get("trace_events", []),
+                      oracle=d.get("oracle", ""),
+                      expect_oracle=d.get("expect_oracle", {}))
     except KeyError as e:
         raise ToolError(f"{path}: missing key {e}") from None
     bad = {k: v for k, v in sc.expect.items() if v not in VERDICTS}
     if bad:
         raise ToolError(f"{path}: bad expected verdict {bad} (one of {', '.join(VERDICTS)})")
+    if sc.expect_oracle and (not sc.oracle or "." not in sc.oracle or any(
+            v not in ("zero", "nonzero") for v in sc.expect_oracle.values())):
+        raise ToolError(f"{path}: expect_oracle needs oracle = '<oracle>.<counter>' "
+                        f"and values zero or nonzero")
     if any(v == TARGET for knobs in sc.sites.values() for v in knobs.values()) \
             and not sc.target_file:
         raise ToolError(f"{path}: a knob uses {TARGET} but target_file is not set")
