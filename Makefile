@@ -3,6 +3,9 @@
 #   make run      install what is missing, run the default scenario set
 #                 (positive and negative controls) in QEMU, print the report
 #   make check    install what is missing, run the test suite
+#   make check-buglab
+#                 the R2/R3 controls on bug-lab kernels (builds them on
+#                 first use: about 8 minutes each on 2 cores)
 #   make bench    probe cost: armed vs not loaded (scripts/mmrace bench)
 #   make          build the stressors (userspace/build/)
 #   make module KDIR=/lib/modules/$(uname -r)/build
@@ -24,6 +27,10 @@ check:
 	@scripts/install-deps
 	@scripts/mmrace test
 
+check-buglab:
+	@scripts/install-deps buglab
+	@scripts/mmrace test --stage buglab
+
 bench:
 	@scripts/install-deps
 	@scripts/mmrace bench
@@ -36,4 +43,4 @@ clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order \
 		module/*.o module/.*.cmd
 
-.PHONY: all run check bench module clean
+.PHONY: all run check check-buglab bench module clean

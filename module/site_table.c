@@ -104,6 +104,8 @@ static void swapread_args(struct pt_regs *regs, struct mmrace_hit *hit)
 	struct page *page = (struct page *)regs_get_kernel_argument(regs, 0);
 
 	folio_facts(page_folio(page), hit);
+	/* not in the anon rmap yet, but do_swap_page() only swaps in anon */
+	hit->anon = 1;
 	hit->key = page_private(page);
 }
 
