@@ -16,7 +16,7 @@ config fragments). Everything else lives under <cache>/buglab:
                                boot/{vmlinuz,config,System.map}-REL, lib/modules/REL
                                (modules_install + depmod), usr/src/linux-headers-REL
                                (kbuild dir for `make -C KDIR M=...`)
-  out/<name>-<key>/kernel.json marks a complete build
+  out/<name>-<key>/kernel.json marks a complete build (build.log beside it)
 
 The key hashes the source version, config key, patch names and contents and the
 release: any change means a new build. The compiler is ccache (<cache>/ccache).
@@ -531,7 +531,10 @@ def build(name: str, force: bool = False, refresh: bool = False, jobs: int = Non
                 "make_steps": steps, "make_s": round(make_s, 1),
                 "total_s": round(time.monotonic() - t0, 1), "jobs": jobs,
                 "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        meta["warnings"] = [l for l in log.read_text(errors="replace").splitlines()
+                            if "warning:" in l]
         (stage / "kernel.json").write_text(json.dumps(meta, indent=1) + "\n")
+        shutil.copy2(log, stage / "build.log")
         shutil.rmtree(out, ignore_errors=True)
         stage.rename(out)
         mine = re.compile(re.escape(name) + r"-[0-9a-f]{16}(\.tmp)?")
