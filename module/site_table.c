@@ -155,7 +155,8 @@ static const char *const modify_symbols[] = {
 	"__ptep_modify_prot_start", NULL
 };
 static const char *const modify_callers[] = {
-	"change_pte_range", "change_pmd_range", "change_protection", NULL
+	"change_pte_range", "change_pmd_range", "change_protection_range",
+	"change_protection", NULL
 };
 
 /* returns the old PTE: the page it mapped and its folio */

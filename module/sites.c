@@ -70,21 +70,34 @@ bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr)
 }
 
 /*
- * The first caller candidate that exists, plus its ".cold" part, where the
- * compiler moved unlikely code (that range carries the same name).  False
- * if the site needs a caller and none of the candidates exists.
+ * gcc may emit a function only as a clone ("name.isra.0", ".constprop.0",
+ * ".part.0") and move its unlikely code to "name.cold".  The first
+ * candidate that exists in any of these forms wins, with its cold part;
+ * both ranges carry the candidate's name.  False if the site needs a
+ * caller and none of the candidates exists.
  */
+static const char *const clone_suffixes[] = {
+	"", ".isra.0", ".constprop.0", ".part.0", NULL
+};
+
 static bool resolve_callers(const char *const *names, struct mmrace_range *r)
 {
-	char cold[KSYM_NAME_LEN];
+	const char *const *suffix;
+	char sym[KSYM_NAME_LEN];
 
 	if (!names)
 		return true;
 	for (; *names; names++) {
-		if (!mmrace_resolve_range(*names, &r[0]))
+		for (suffix = clone_suffixes; *suffix; suffix++) {
+			snprintf(sym, sizeof(sym), "%s%s", *names, *suffix);
+			if (mmrace_resolve_range(sym, &r[0]))
+				break;
+		}
+		if (!*suffix)
 			continue;
-		snprintf(cold, sizeof(cold), "%s.cold", *names);
-		if (mmrace_resolve_range(cold, &r[1]))
+		r[0].name = *names;
+		snprintf(sym, sizeof(sym), "%s.cold", *names);
+		if (mmrace_resolve_range(sym, &r[1]))
 			r[1].name = *names;
 		return true;
 	}
