@@ -22,6 +22,9 @@ from .tools import need, progress
 BASE_CMDLINE = "console=ttyS0 panic=-1 printk.time=1 rdinit=/init"
 OUT_DISK_MB = 256
 KVM_BOOT_TIMEOUT_S = 20      # no "Linux version" line within this => KVM is stuck
+# /init starts 3-10 s after QEMU under TCG; a TCG guest now and then hangs in
+# early boot (seen: 6.1 after "pnp: PnP ACPI"), and is booted again.
+INIT_TIMEOUT_S = 180
 
 DONE_RE = re.compile(r"MMRACE-DONE rc=(-?\d+)")
 JOB_BEGIN = "MMRACE-JOB-BEGIN"
@@ -120,8 +123,9 @@ class _Run:
                 except Exception:       # a broken callback must not kill the log
                     pass
 
-    def run(self, timeout_s: float, alive_timeout_s: float = None):
-        """-> ('exited'|'timeout'|'stuck', rc, wall_s)"""
+    def run(self, timeout_s: float, alive_timeout_s: float = None,
+            init_timeout_s: float = INIT_TIMEOUT_S):
+        """-> ('exited'|'timeout'|'stuck'|'boot-hang', rc, wall_s)"""
         with open(self.console, "w") as logf:
             proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -133,6 +137,9 @@ class _Run:
                     el = time.monotonic() - self.start
                     if alive_timeout_s and self.first_kernel_line is None and el > alive_timeout_s:
                         how = "stuck"
+                        break
+                    if not self.init_seen and el > min(init_timeout_s, timeout_s):
+                        how = "boot-hang"
                         break
                     if el > timeout_s:
                         how = "timeout"
@@ -247,16 +254,20 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
             os.replace(console, outdir / "console.kvm.log")
             accel = "tcg"
             continue
-        if how == "exited" and not r.init_seen and boot_retries > 0:
+        if how in ("exited", "boot-hang") and not r.init_seen and boot_retries > 0:
             boot_retries -= 1
             kept = outdir / f"console.bootfail-{len(notes) + 1}.log"
             os.replace(console, kept)
             first = health.scan(kept.read_text(errors="replace"))[:1]
-            msg = f"guest died before /init ({first[0][1] if first else 'no kernel message'}); rebooting"
+            what = "hung" if how == "boot-hang" else "died"
+            msg = (f"guest {what} before /init "
+                   f"({first[0][1] if first else 'no kernel message'}); rebooting")
             progress(msg)
             notes.append(f"{msg}; console kept in {kept.name}")
             continue
         break
+    if how == "boot-hang":
+        how = "timeout"
 
     guest = outdir / "guest"
     notes += _extract_out(disk, guest)
