@@ -206,18 +206,26 @@ static void hit_init(struct mmrace_hit *hit, unsigned long caller)
 	*hit = (struct mmrace_hit){ .caller = caller, .order = -1, .anon = -1 };
 }
 
+/* At the probed function's entry: false unless called from the window. */
+static bool hit_begin(struct mmrace_site *site, struct pt_regs *regs,
+		      struct mmrace_hit *hit)
+{
+	hit_init(hit, mmrace_caller(regs));
+	if (!mmrace_in_ranges(site->caller, hit->caller))
+		return false;
+	if (site->def->args)
+		site->def->args(regs, hit);
+	return true;
+}
+
 /* entry sites */
 int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs)
 {
 	struct mmrace_site *site = container_of(kp, struct mmrace_site, kp);
 	struct mmrace_hit hit;
 
-	hit_init(&hit, mmrace_caller(regs));
-	if (!mmrace_in_ranges(site->caller, hit.caller))
-		return 0;
-	if (site->def->args)
-		site->def->args(regs, &hit);
-	window(site, &hit);
+	if (hit_begin(site, regs, &hit))
+		window(site, &hit);
 	return 0;
 }
 
@@ -231,12 +239,7 @@ int mmrace_site_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 						struct mmrace_site, krp);
 	struct mmrace_hit *hit = (struct mmrace_hit *)ri->data;
 
-	hit_init(hit, mmrace_caller(regs));
-	if (!mmrace_in_ranges(site->caller, hit->caller))
-		return 1;
-	if (site->def->args)
-		site->def->args(regs, hit);
-	return 0;
+	return !hit_begin(site, regs, hit);
 }
 
 int mmrace_site_ret(struct kretprobe_instance *ri, struct pt_regs *regs)

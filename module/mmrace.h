@@ -162,6 +162,7 @@ int mmrace_sites_init(void);
 void mmrace_sites_exit(void);
 int mmrace_site_set_armed(struct mmrace_site *site, bool on);
 bool mmrace_resolve_range(const char *name, struct mmrace_range *r);
+bool mmrace_resolve_callers(const char *const *names, struct mmrace_range *r);
 bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr);
 
 /* inject.c */

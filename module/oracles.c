@@ -62,12 +62,8 @@ static struct kretprobe ttu_krp = {
 
 void mmrace_oracles_init(void)
 {
-	const char *const *name;
-
-	for (name = reclaim_callers; *name; name++)
-		if (mmrace_resolve_range(*name, &reclaim_range[0]))
-			break;
-	if (!*name || register_kretprobe(&ttu_krp)) {
+	if (!mmrace_resolve_callers(reclaim_callers, reclaim_range) ||
+	    register_kretprobe(&ttu_krp)) {
 		pr_info("unmap_incomplete: reclaim symbols not found, oracle off\n");
 		return;
 	}

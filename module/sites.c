@@ -80,7 +80,7 @@ static const char *const clone_suffixes[] = {
 	"", ".isra.0", ".constprop.0", ".part.0", NULL
 };
 
-static bool resolve_callers(const char *const *names, struct mmrace_range *r)
+bool mmrace_resolve_callers(const char *const *names, struct mmrace_range *r)
 {
 	const char *const *suffix;
 	char sym[KSYM_NAME_LEN];
@@ -135,7 +135,7 @@ static void site_resolve(struct mmrace_site *site)
 	const struct mmrace_site_def *def = site->def;
 	const char *const *name;
 
-	if (!resolve_callers(def->callers, site->caller)) {
+	if (!mmrace_resolve_callers(def->callers, site->caller)) {
 		pr_info("%s: no caller symbol, site disabled\n", def->name);
 		return;
 	}
@@ -156,7 +156,7 @@ static void site_resolve(struct mmrace_site *site)
 							    def->scope_symbol,
 							    mmrace_scope_pre);
 	if (def->overlap_symbol &&
-	    resolve_callers(def->overlap_callers, site->overlap_caller))
+	    mmrace_resolve_callers(def->overlap_callers, site->overlap_caller))
 		site->overlap_registered =
 			!register_disabled(&site->overlap_kp,
 					   def->overlap_symbol,
