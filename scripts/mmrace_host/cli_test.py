@@ -110,7 +110,8 @@ GUEST_JOB = "#!/bin/sh\nrc=0\n" + "".join(f"sh /job/{s} || rc=1\n" for s in GUES
 def guest_module_tests(tap: Tap, outroot: Path):
     bins = build_stressors(["mmrace-lostwrite", "mmrace-zapbench", "mmrace-swapin",
                             "mmrace-folio"])
-    files = {f"/job/{s}": (TESTS / s).read_text() for s in GUEST_SCRIPTS}
+    files = {f"/job/{s}": (TESTS / s).read_text()
+             for s in (*GUEST_SCRIPTS, "guest-tap.sh")}
     files["/job/run.sh"] = GUEST_JOB
     for name in DEBIAN_KERNELS:
         k, base, _ = prepare(name, stressors=bins)

@@ -7,25 +7,7 @@
 D=/sys/kernel/debug/mmrace
 S=$D/zap_pte_range.before_flush
 T=/sys/kernel/tracing
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-check() {	# check "name" command...
-	name=$1
-	shift
-	"$@" > /dev/null 2>&1
-	ok $? "$name"
-}
+. /job/guest-tap.sh
 
 # good FILE VALUE [READBACK]: accepted and read back
 good() {
@@ -257,6 +239,4 @@ dmesg | grep -E 'BUG:|WARNING:|Oops|general protection' > /tmp/bad.txt
 [ ! -s /tmp/bad.txt ]
 ok $? "no BUG/WARNING/Oops in dmesg $(head -1 /tmp/bad.txt)"
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+tap_end

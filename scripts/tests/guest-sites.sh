@@ -5,23 +5,7 @@
 # Needs: mmrace.ko loaded, zram, mmrace-swapin, mmrace-folio (6.12: mTHP).
 
 D=/sys/kernel/debug/mmrace
-n=0
-failed=0
-
-ok() {
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n - $2"
-	else
-		echo "not ok $n - $2"
-		failed=$((failed + 1))
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
+. /job/guest-tap.sh
 
 c() { cat "$D/$1/$2"; }
 
@@ -148,6 +132,4 @@ else
 	skip "64K mTHP sites and oracle" "no mTHP on this kernel"
 fi
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+tap_end
