@@ -111,7 +111,9 @@ static const struct mmr_option sw_options[] = {
 	       .min = 1,
 	       .max = MMR_MAX_THREADS),
 	SW_OPT("sweeps", MMR_OPT_ULONG, sweeps, "N",
-	       "Visits of each worker to each page per round (default 4).",
+	       "Visits of each worker to each page per round (default 1:\n"
+	       "pages are checked after every sweep, so a stale page is found\n"
+	       "within one sweep of its install).",
 	       .min = 1, .max = 1000000),
 	SW_OPT("swap", MMR_OPT_STRING, swap_arg, "none|off|zram:SIZE|brd:SIZE",
 	       "none: use the swap that is on (default).  zram:SIZE or\n"
@@ -327,6 +329,11 @@ static void sw_check(struct swapin *sw, struct stamp_tally *t)
 		c = stamp_check_count(page, sw->pgsz, i, SW_COUNT_GEN, want,
 				      &got);
 		mmr_tally_page(t, sw->round, i, c);
+		/* Say by how much: one short is one stale install. */
+		if (c != STAMP_OK && stamp_tally_bad(t) <= MMR_MARKS_PER_ROUND)
+			mmr_marker("page %lu count %llu want %llu", i,
+				   (unsigned long long)got,
+				   (unsigned long long)want);
 		if (c == STAMP_LOST_WRITE)
 			sw->lost_increments += want - got;
 		if (c == STAMP_OK || c == STAMP_LOST_WRITE) {
@@ -417,7 +424,7 @@ static void sw_stop_threads(struct swapin *sw, struct sw_worker *wk)
 int main(int argc, char **argv)
 {
 	static struct swapin sw = { .check = SW_COUNT, .nr_threads = 2,
-				    .sweeps = 4, .swap_arg = "none" };
+				    .sweeps = 1, .swap_arg = "none" };
 	static struct sw_worker workers[MMR_MAX_THREADS];
 	char threads[24], sweeps[24], visits[24], in[24], out[24], lost[24];
 	struct mmr_swap_io io0, io1;
