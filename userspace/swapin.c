@@ -329,11 +329,16 @@ static void sw_check(struct swapin *sw, struct stamp_tally *t)
 		c = stamp_check_count(page, sw->pgsz, i, SW_COUNT_GEN, want,
 				      &got);
 		mmr_tally_page(t, sw->round, i, c);
-		/* Say by how much: one short is one stale install. */
+		/*
+		 * Say by how much (one short is one stale install) and,
+		 * for a page that holds no stamp, what it holds instead.
+		 */
 		if (c != STAMP_OK && stamp_tally_bad(t) <= MMR_MARKS_PER_ROUND)
-			mmr_marker("page %lu count %llu want %llu", i,
-				   (unsigned long long)got,
-				   (unsigned long long)want);
+			mmr_marker("page %lu count %llu want %llu head %016llx %016llx",
+				   i, (unsigned long long)got,
+				   (unsigned long long)want,
+				   (unsigned long long)((uint64_t *)page)[0],
+				   (unsigned long long)((uint64_t *)page)[1]);
 		if (c == STAMP_LOST_WRITE)
 			sw->lost_increments += want - got;
 		if (c == STAMP_OK || c == STAMP_LOST_WRITE) {
