@@ -1,7 +1,7 @@
 """`mmrace campaign`: one scenario on one kernel, repeated, with statistics.
 
 campaign SCENARIO --kernel K [--repeats N] [--no-inject] [--until-first]
-         [--duration S] [--out DIR]
+         [--duration S] [--out DIR] [--stressor-arg ARG ...]
 Writes DIR/campaign.json (every run's summary plus the aggregate) and
 DIR/report.md; each run keeps its own directory DIR/run-NN/.
 """
@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .cli_run import RESULTS, run_scenario
+from .cli_run import RESULTS, add_stressor_arg, run_scenario
 
 
 def aggregate(runs: list) -> dict:
@@ -43,7 +43,8 @@ def cmd_campaign(args) -> int:
     runs = []
     for i in range(args.repeats):
         s = run_scenario(args.scenario, args.kernel, inject, args.until_first,
-                         args.duration, out / f"run-{i + 1:02d}", args.accel, quiet=True)
+                         args.duration, out / f"run-{i + 1:02d}", args.accel, quiet=True,
+                         extra_args=args.stressor_arg)
         runs.append(s)
         print(f"run {i + 1}/{args.repeats}: {s['verdict']} bad={s['bad_pages']} "
               f"ttfd={s['time_to_first_detection_s']} inj={s['injections']} "
@@ -51,12 +52,15 @@ def cmd_campaign(args) -> int:
     agg = aggregate(runs)
     doc = {"scenario": args.scenario, "kernel": args.kernel, "inject": inject,
            "until_first": args.until_first, "duration": args.duration,
+           "stressor_extra_args": args.stressor_arg,
            "kernel_release": runs[0]["kernel_release"], "aggregate": agg, "runs": runs}
     (out / "campaign.json").write_text(json.dumps(doc, indent=2) + "\n")
     md = [f"# mmrace campaign: {tag}", "",
           f"{agg['runs']} runs on {doc['kernel_release']}, "
           f"{'until first detection, ' if args.until_first else ''}"
-          f"budget {args.duration or 'scenario default'} s each.", "",
+          f"budget {args.duration or 'scenario default'} s each"
+          + (f", stressor arguments added: `{' '.join(args.stressor_arg)}`" if args.stressor_arg else "")
+          + ".", "",
           "```", json.dumps(agg, indent=2), "```", "",
           "| run | verdict | bad pages | ttfd s | stress s | injections | overlaps |",
           "|---|---|---|---|---|---|---|"]
@@ -79,5 +83,6 @@ def register(sub):
     p.add_argument("--duration", type=float, metavar="SECONDS")
     p.add_argument("--out", metavar="DIR")
     p.add_argument("--accel", choices=("kvm", "tcg", "auto"), default="tcg")
+    add_stressor_arg(p)
     p.set_defaults(func=cmd_campaign)
     return [p]

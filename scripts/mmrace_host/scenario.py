@@ -5,6 +5,7 @@ line, the module knobs per site, the trace events, and the verdict expected
 on each kernel.  job_script() turns it into the guest's /job/run.sh.
 """
 
+import dataclasses
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ class Scenario:
     trace_events: list = field(default_factory=list)
     oracle: str = ""                # "<oracle>.<counter>" reported beside the verdict
     expect_oracle: dict = field(default_factory=dict)   # kernel -> "zero" | "nonzero"
+
+    def with_extra_args(self, extra) -> "Scenario":
+        """The scenario with more stressor arguments after its own: the
+        stressor takes the last value of an option, so they override."""
+        return dataclasses.replace(self, args=[*self.args, *extra])
 
 
 def names() -> list:

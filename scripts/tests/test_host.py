@@ -39,6 +39,12 @@ class ScenarioTest(unittest.TestCase):
         self.assertNotIn("enable 1", job)
         self.assertNotIn("--until-first", job)
 
+    def test_extra_args_follow_the_scenarios(self):
+        sc = scenario.load("swapin-skip-swapcache").with_extra_args(["--swap=zram:64M"])
+        job = scenario.job_script(sc, inject=True, until_first=False, duration=5)
+        self.assertIn("--sync step --swap=zram:64M --duration 5", job)
+        self.assertNotIn("zram:64M", " ".join(scenario.load("swapin-skip-swapcache").args))
+
 
 def _res(health=()):
     return SimpleNamespace(health=list(health), exit_reason="done", wall_s=1.0,
