@@ -14,6 +14,19 @@ from pathlib import Path
 from .cli_run import RESULTS, add_stressor_arg, run_scenario
 
 
+def _totals(runs: list, key: str) -> dict:
+    """{group: {counter: sum over runs}} of a summary's nested counters
+    (key "sites" or "oracles")."""
+    out = {}
+    for r in runs:
+        for group, counters in (r.get(key) or {}).items():
+            acc = out.setdefault(group, {})
+            for c, v in counters.items():
+                if isinstance(v, int):
+                    acc[c] = acc.get(c, 0) + v
+    return out
+
+
 def aggregate(runs: list) -> dict:
     """Detection rate, time-to-first-detection spread, totals."""
     ttfd = sorted(r["time_to_first_detection_s"] for r in runs
@@ -33,6 +46,8 @@ def aggregate(runs: list) -> dict:
         "injections": sum(r["injections"] for r in runs),
         "overlaps": sum(r["overlaps"] for r in runs),
         "runs_with_overlaps": sum(1 for r in runs if r["overlaps"] > 0),
+        "sites": _totals(runs, "sites"),
+        "oracles": _totals(runs, "oracles"),
     }
 
 

@@ -109,12 +109,17 @@ class VerdictTest(unittest.TestCase):
 class CampaignTest(unittest.TestCase):
     def test_aggregate(self):
         runs = [{"time_to_first_detection_s": t, "bad_pages": b, "stress_seconds": 10,
-                 "verdict": "corruption" if b else "clean", "injections": 2, "overlaps": 1}
+                 "verdict": "corruption" if b else "clean", "injections": 2, "overlaps": 1,
+                 "sites": {"s": {"rv_meetings": b}},
+                 "oracles": {"unmap_incomplete": {"still_mapped": b, "large_unmaps": 10}}}
                 for t, b in ((1.0, 3), (3.0, 1), (None, 0))]
         a = cli_campaign.aggregate(runs)
         self.assertEqual((a["runs"], a["detected"]), (3, 2))
         self.assertEqual(a["ttfd_s"]["median"], 2.0)
         self.assertEqual(a["bad_pages_per_minute"], 8.0)
+        self.assertEqual(a["sites"], {"s": {"rv_meetings": 4}})
+        self.assertEqual(a["oracles"]["unmap_incomplete"],
+                         {"still_mapped": 4, "large_unmaps": 30})
 
 
 if __name__ == "__main__":
