@@ -35,23 +35,16 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "mthp.h"
 #include "rand.h"
 #include "swap.h"
 
 #define FO_MAX_FAULTERS	(MMR_MAX_THREADS - 1)
 #define FO_MAIN_ID	0	/* writer id of the main thread; faulters are 1.. */
-#define THP_DIR		"/sys/kernel/mm/transparent_hugepage"
 
 /* The reclaimer process runs where the main thread does, not pinned. */
 static const char *const fo_threads[] = {
 	"mmr-fault (one per --threads)", "mmr-mprotect", NULL
-};
-
-/* Per-size counters reported before and after, where the kernel has them. */
-static const char *const fo_stats[] = {
-	"anon_fault_alloc", "anon_fault_fallback", "swpin", "swpout",
-	"swpout_fallback", "split", "split_failed", "split_deferred",
-	"nr_anon", "nr_anon_partially_mapped", NULL
 };
 
 /* Shared with the reclaimer process. */
@@ -63,7 +56,7 @@ struct fo_shared {
 
 struct folio {
 	/* options */
-	unsigned long mthp;		/* bytes */
+	struct mmr_mthp mthp;		/* .size: the option, in bytes */
 	unsigned long nr_faulters;
 	unsigned long sweeps;
 	const char *swap_arg;
@@ -76,7 +69,6 @@ struct folio {
 	const struct mmr_opts *opts;
 	struct mmr_swap swap;
 	size_t pgsz, len;
-	unsigned long sub;		/* subpages per folio */
 	unsigned long nr_folios;
 	char *map;
 	uint64_t *gen;			/* per subpage: last generation written */
@@ -95,7 +87,6 @@ struct folio {
 
 	/* set up, to be undone by fo_teardown() */
 	pid_t owner;
-	char mthp_enabled[32];		/* the size's old setting, "" if untouched */
 	char cg_parent[PATH_MAX];
 	char cg_home[PATH_MAX];		/* the cgroup we came from */
 	bool cg_made, cg_joined;
@@ -118,10 +109,10 @@ struct fo_worker {
 	  .metavar = _metavar, .help = _help, __VA_ARGS__ }
 
 static const struct mmr_option fo_options[] = {
-	FO_OPT("mthp", MMR_OPT_SIZE, mthp, "SIZE",
+	FO_OPT("mthp", MMR_OPT_SIZE, mthp.size, "SIZE",
 	       "Folio size, a power of two from 8K to 1M (default 64K).  Its\n"
 	       "hugepages-<size>/enabled is set to always for the run.",
-	       .min = 8 << 10, .max = 1 << 20),
+	       .min = MMR_MTHP_MIN, .max = MMR_MTHP_MAX),
 	FO_OPT("threads", MMR_OPT_ULONG, nr_faulters, "N",
 	       "Number of faulter threads (default 2).", .min = 1,
 	       .max = FO_MAX_FAULTERS),
@@ -268,10 +259,10 @@ static bool fo_owns(const struct folio *fo, unsigned int w, unsigned long j)
 /* Fault folio @j in, renew its stamps if we own it, push it back out. */
 static void fo_visit(struct folio *fo, unsigned int w, unsigned long j)
 {
-	unsigned long i, end = (j + 1) * fo->sub;
+	unsigned long i, end = (j + 1) * fo->mthp.sub;
 	bool own = fo_owns(fo, w, j);
 
-	for (i = j * fo->sub; i < end; i++) {
+	for (i = j * fo->mthp.sub; i < end; i++) {
 		if (!own) {
 			(void)*(volatile uint64_t *)fo_page(fo, i);
 			continue;
@@ -281,7 +272,7 @@ static void fo_visit(struct folio *fo, unsigned int w, unsigned long j)
 		fo_write(fo, i, ++fo->gen[i], w + 1);
 	}
 	if (fo->pageout)
-		fo_pageout(fo_page(fo, j * fo->sub), fo->mthp);
+		fo_pageout(fo_page(fo, j * fo->mthp.sub), fo->mthp.size);
 }
 
 static void fo_fault(struct folio *fo, unsigned int w)
@@ -388,41 +379,6 @@ static void fo_reclaimer_reap(struct folio *fo, bool wait)
 }
 
 /* ---- sysfs and cgroup set-up, undone at exit ------------------------- */
-
-static void fo_stat_path(char *buf, size_t len, const struct folio *fo,
-			 const char *file)
-{
-	snprintf(buf, len, THP_DIR "/hugepages-%lukB/%s", fo->mthp >> 10, file);
-}
-
-/* "always inherit madvise [never]" -> "never" */
-static bool fo_selected(const char *setting, char *word, size_t len)
-{
-	const char *open = strchr(setting, '['), *close;
-
-	if (!open || !(close = strchr(open, ']')))
-		return false;
-	snprintf(word, len, "%.*s", (int)(close - open - 1), open + 1);
-	return true;
-}
-
-static void fo_mthp_enable(struct folio *fo)
-{
-	char path[PATH_MAX], buf[128];
-	int err;
-
-	fo_stat_path(path, sizeof(path), fo, "enabled");
-	err = mmr_read_file(path, buf, sizeof(buf));
-	if (err < 0 || !fo_selected(buf, fo->mthp_enabled,
-				    sizeof(fo->mthp_enabled)))
-		mmr_fail("--mthp: %s: %s", path,
-			 err < 0 ? strerror(-err) : "unexpected contents");
-	err = mmr_write_file(path, "always");
-	if (err) {
-		fo->mthp_enabled[0] = '\0';
-		mmr_fail("--mthp: %s: %s", path, strerror(-err));
-	}
-}
 
 /* Is @word one of the blank-separated words of @list? */
 static bool fo_has_word(const char *list, const char *word)
@@ -575,53 +531,10 @@ static void fo_teardown(void)
 		if (err)
 			mmr_warn("%s: %s", path, strerror(-err));
 	}
-	if (fo->mthp_enabled[0]) {
-		fo_stat_path(path, sizeof(path), fo, "enabled");
-		err = mmr_write_file(path, fo->mthp_enabled);
-		if (err)
-			mmr_warn("%s: %s", path, strerror(-err));
-	}
-}
-
-/* The size's counters as a JSON object. */
-static void fo_mthp_stats(const struct folio *fo, char *buf, size_t len)
-{
-	char path[PATH_MAX], val[32];
-	size_t n = 0;
-	int i;
-
-	n += snprintf(buf + n, len - n, "{");
-	for (i = 0; fo_stats[i]; i++) {
-		snprintf(path, sizeof(path), THP_DIR "/hugepages-%lukB/stats/%s",
-			 fo->mthp >> 10, fo_stats[i]);
-		if (mmr_read_file(path, val, sizeof(val)) <= 0 ||
-		    val[strspn(val, "0123456789")])
-			continue;
-		n += snprintf(buf + n, len - n, "%s\"%s\":%s",
-			      n > 1 ? "," : "", fo_stats[i], val);
-	}
-	snprintf(buf + n, len - n, "}");
+	mmr_mthp_restore(&fo->mthp);
 }
 
 /* ---- rounds ------------------------------------------------------------ */
-
-/* Exactly one VMA, mthp-aligned, between PROT_NONE guards: no merging. */
-static char *fo_map(const struct folio *fo)
-{
-	size_t span = fo->len + 2 * fo->mthp;
-	char *raw, *start;
-
-	raw = mmap(NULL, span, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		mmr_fail("mmap of %zu bytes: %s", span, strerror(errno));
-	start = (char *)(((uintptr_t)raw + fo->pgsz + fo->mthp - 1) &
-			 ~(uintptr_t)(fo->mthp - 1));
-	if (mmap(start, fo->len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-		mmr_fail("mmap of %zu bytes: %s", fo->len, strerror(errno));
-	return start;
-}
 
 static void fo_check(struct folio *fo, struct stamp_tally *t)
 {
@@ -643,30 +556,14 @@ static void fo_check(struct folio *fo, struct stamp_tally *t)
 
 static void fo_validate(struct folio *fo, const struct mmr_opts *opts)
 {
-	char buf[32], sz[16];
 	const char *slash;
-	unsigned long pmd = 2UL << 20;
 
 	fo->pgsz = sysconf(_SC_PAGESIZE);
-	mmr_size_str(sz, sizeof(sz), fo->mthp);
-	if (fo->mthp & (fo->mthp - 1))
-		mmr_fail("--mthp: %s is not a power of two", sz);
-	if (fo->mthp < 2 * fo->pgsz)
-		mmr_fail("--mthp: %s is not larger than a page", sz);
-	fo->sub = fo->mthp / fo->pgsz;
-	if (opts->pages % fo->sub)
-		mmr_fail("--pages: %lu is not a multiple of %lu (--mthp %s)",
-			 opts->pages, fo->sub, sz);
+	mmr_mthp_validate(&fo->mthp, fo->pgsz, opts->pages);
 	fo->len = opts->pages * fo->pgsz;
-	fo->nr_folios = opts->pages / fo->sub;
-	if (mmr_read_file(THP_DIR "/hpage_pmd_size", buf, sizeof(buf)) > 0)
-		pmd = strtoul(buf, NULL, 10);
-	/* A region that can hold a PMD-aligned block would get a PMD THP. */
-	if (fo->len >= pmd)
-		mmr_fail("--pages: %lu pages are not smaller than a PMD THP (%s)",
-			 opts->pages, mmr_size_str(buf, sizeof(buf), pmd));
+	fo->nr_folios = opts->pages / fo->mthp.sub;
 	if (!fo->reclaim)
-		fo->reclaim = fo->mthp;
+		fo->reclaim = fo->mthp.size;
 
 	slash = strrchr(fo->cgroup, '/');
 	if (fo->cgroup[0] != '/' || !slash[1])
@@ -682,25 +579,20 @@ static void fo_setup(struct folio *fo, const struct mmr_opts *opts)
 		.sa_sigaction = fo_segv,
 		.sa_flags = SA_SIGINFO,
 	};
-	char path[PATH_MAX];
-	struct stat st;
 	unsigned long i;
 	pid_t pid;
 	int err;
 
 	fo->opts = opts;
 	/* Whatever can be checked without changing anything, first. */
-	fo_stat_path(path, sizeof(path), fo, "enabled");
-	if (stat(path, &st))
-		mmr_fail("--mthp: %s: %s (multi-size THP needs Linux 6.8)",
-			 path, strerror(errno));
+	mmr_mthp_check(&fo->mthp);
 	fo_cgroup_check(fo);
 	mmr_swap_setup(&fo->swap, opts->seed);
 
 	fo_self = fo;
 	fo->owner = getpid();
 	atexit(fo_teardown);
-	fo_mthp_enable(fo);
+	mmr_mthp_enable(&fo->mthp);
 	fo_cgroup_setup(fo);
 
 	/* The reclaimer stays outside the cgroup it squeezes. */
@@ -721,7 +613,8 @@ static void fo_setup(struct folio *fo, const struct mmr_opts *opts)
 			 strerror(-err));
 	fo->cg_joined = true;
 
-	fo->map = fo_map(fo);
+	/* Exactly one VMA, mthp-aligned, between guards: no merging. */
+	fo->map = mmr_mthp_map(&fo->mthp, fo->len, fo->pgsz);
 	fo->gen = calloc(opts->pages, sizeof(*fo->gen));
 	if (!fo->gen)
 		mmr_fail("out of memory");
@@ -741,7 +634,7 @@ static void fo_setup(struct folio *fo, const struct mmr_opts *opts)
 int main(int argc, char **argv)
 {
 	static struct folio fo = {
-		.mthp = 64 << 10, .nr_faulters = 2, .sweeps = 4,
+		.mthp.size = 64 << 10, .nr_faulters = 2, .sweeps = 4,
 		.swap_arg = "none", .cgroup = "/sys/fs/cgroup/mmrace",
 	};
 	static struct fo_worker workers[MMR_MAX_THREADS];
@@ -776,7 +669,7 @@ int main(int argc, char **argv)
 	}
 
 	rnd = opts.seed;
-	fo_mthp_stats(&fo, before, sizeof(before));
+	mmr_mthp_stats(&fo.mthp, before, sizeof(before));
 	mmr_swap_io(&io0);
 	mmr_run_begin(&run);
 	fo.deadline = run.start + opts.duration;
@@ -804,7 +697,7 @@ int main(int argc, char **argv)
 	__atomic_store_n(&fo.sh->stop, 1, __ATOMIC_RELEASE);
 	fo_reclaimer_reap(&fo, true);
 	mmr_swap_io(&io1);
-	fo_mthp_stats(&fo, after, sizeof(after));
+	mmr_mthp_stats(&fo.mthp, after, sizeof(after));
 	munmap(fo.map, fo.len);
 	fo_teardown();
 	mmr_swap_teardown();
@@ -826,7 +719,7 @@ int main(int argc, char **argv)
 	return mmr_run_report(&run, &fo_stressor, &opts,
 			      (const struct mmr_field[]){
 				MMR_FIELD("mthp", mmr_size_str(mthp, sizeof(mthp),
-							       fo.mthp)),
+							       fo.mthp.size)),
 				MMR_FIELD("swap", fo.swap.spec),
 				mmr_swap_dev_field(&fo.swap),
 				MMR_FIELD("cgroup", fo.cgroup),

@@ -16,6 +16,11 @@
  * of them fault it in at the same moment; each pushes it straight back
  * out with MADV_PAGEOUT.  A small swap area makes the freed slot come back
  * at once.
+ *
+ * With --mthp the unit of a sweep is a multi-size THP instead of a page:
+ * 6.8 and later swap large folios out whole, and 6.10 and later (6.12 on
+ * zram) read them back whole without the swap cache, so the same race can
+ * install a whole stale folio.  The pages are still checked one by one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -30,6 +35,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "mthp.h"
 #include "rand.h"
 #include "swap.h"
 
@@ -64,17 +70,20 @@ struct swapin {
 	unsigned long sweeps;
 	const char *swap_arg;
 	bool fork;
+	struct mmr_mthp mthp;		/* .size: the option, 0: none */
 
 	const struct mmr_opts *opts;
 	struct mmr_swap swap;
 	size_t pgsz, len;
+	unsigned long unit;		/* pages per visit: 1 or a folio's */
+	unsigned long nr_units;
 	char *map;
 	uint64_t *gen;			/* per page: the last generation written */
 	uint64_t *base;			/* count: per page, the counter last checked */
 	unsigned long *incs;		/* count: [worker][page] increments this round */
 	struct sw_shared *sh;
 	unsigned long round;
-	unsigned long first_page;	/* where this round's sweeps start */
+	unsigned long first_unit;	/* where this round's sweeps start */
 	uint64_t lost_increments;
 	bool stop;
 	pthread_barrier_t start, done;
@@ -102,18 +111,19 @@ static const struct mmr_option sw_options[] = {
 	       "any stale swap-in shows, so this is the default.",
 	       .choices = sw_checks),
 	SW_OPT("sync", MMR_OPT_CHOICE, sync, "step|free",
-	       "step: the workers meet before every page, spinning, so that\n"
-	       "all of them fault it at the same moment (default).  free: each\n"
-	       "sweeps at its own pace, meeting the others by chance.",
+	       "step: the workers meet before every page (folio, with\n"
+	       "--mthp), spinning, so that all of them fault it at the same\n"
+	       "moment (default).  free: each sweeps at its own pace, meeting\n"
+	       "the others by chance.",
 	       .choices = sw_syncs),
 	SW_OPT("threads", MMR_OPT_ULONG, nr_threads, "N",
 	       "Number of workers (default 2; two faults make the race).",
 	       .min = 1,
 	       .max = MMR_MAX_THREADS),
 	SW_OPT("sweeps", MMR_OPT_ULONG, sweeps, "N",
-	       "Visits of each worker to each page per round (default 1:\n"
-	       "pages are checked after every sweep, so a stale page is found\n"
-	       "within one sweep of its install).",
+	       "Visits of each worker to each page (folio, with --mthp) per\n"
+	       "round (default 1: pages are checked after every sweep, so a\n"
+	       "stale page is found within one sweep of its install).",
 	       .min = 1, .max = 1000000),
 	SW_OPT("swap", MMR_OPT_STRING, swap_arg, "none|off|zram:SIZE|brd:SIZE",
 	       "none: use the swap that is on (default).  zram:SIZE or\n"
@@ -129,6 +139,26 @@ static const struct mmr_option sw_options[] = {
 	       "only read and check the pages, so every swap entry has\n"
 	       "several references and swap-in goes through the swap cache,\n"
 	       "where this race cannot happen.  Needs --check stamp."),
+	SW_OPT("mthp", MMR_OPT_SIZE, mthp.size, "SIZE",
+	       "Folio mode: the pages are one VMA of multi-size THPs of SIZE,\n"
+	       "a power of two from 8K to 1M (e.g. 64K), instead of base\n"
+	       "pages with MADV_NOHUGEPAGE; hugepages-<size>kB/enabled is\n"
+	       "set to always for the run and restored at exit.  The workers\n"
+	       "meet before each folio, do their part to each of its 4 KiB\n"
+	       "pages and page the folio out whole; --pages must be a\n"
+	       "multiple of the pages per folio.  Pages are still checked one\n"
+	       "by one: a stale 64K folio shows as 16 bad pages.  The report\n"
+	       "adds the size's mTHP counters before and after the run:\n"
+	       "swpout against swpout_fallback says whether folios went out\n"
+	       "whole, swpin (where the kernel has it) whether they came back\n"
+	       "whole.  6.12's alloc_swap_folio() reads a large folio only\n"
+	       "when zswap was never enabled (boot with zswap.enabled=0) and\n"
+	       "the folio's swap entries are contiguous with swap count 1;\n"
+	       "otherwise it swaps in base pages.  A folio goes out whole only\n"
+	       "into a whole free, aligned SIZE range of swap slots, and one\n"
+	       "swap cluster is 2 MiB: give --swap more than one cluster\n"
+	       "(zram:4M or more), not zram:320K.",
+	       .min = MMR_MTHP_MIN, .max = MMR_MTHP_MAX),
 	{ NULL }
 };
 
@@ -148,6 +178,12 @@ static const struct mmr_stressor sw_stressor = {
 		"such faults skip the swap cache, and kernels without 13ddaf26be32\n"
 		"(before 6.8 and 6.1.80) can install a stale copy when the freed\n"
 		"swap slot is reused for the same page in between.\n"
+		"\n"
+		"In folio mode (--mthp 64K) the pages are multi-size THPs and\n"
+		"the workers visit, and page out, one whole folio at a time:\n"
+		"6.12 swaps such folios in whole from zram, skipping the swap\n"
+		"cache, so the same race can install a whole stale or\n"
+		"zero-filled folio.\n"
 		"\n"
 		"After each round every page is read back and checked: older data\n"
 		"is a lost_write, a zero page zero_fill, another page's stamp\n"
@@ -180,8 +216,8 @@ static unsigned int sw_owner(const struct swapin *sw, unsigned long i)
 	return (i + sw->round) % sw->nr_threads;
 }
 
-/* Fault page @i in, do this mode's part to it, push it back out. */
-static void sw_visit(struct swapin *sw, unsigned int w, unsigned long i)
+/* Do this mode's part to page @i, faulting it in if it is out. */
+static void sw_touch(struct swapin *sw, unsigned int w, unsigned long i)
 {
 	struct stamp_tally *t = &sw->sh->tally[w];
 	char *page = sw_page(sw, i);
@@ -198,12 +234,24 @@ static void sw_visit(struct swapin *sw, unsigned int w, unsigned long i)
 	} else {
 		(void)*(volatile uint64_t *)page;
 	}
-	sw_pageout(page, sw->pgsz);
+}
+
+/*
+ * Fault unit @u (a page, or a folio with --mthp) in, do this mode's part
+ * to each of its pages and push it back out, whole.
+ */
+static void sw_visit(struct swapin *sw, unsigned int w, unsigned long u)
+{
+	unsigned long i, first = u * sw->unit;
+
+	for (i = first; i < first + sw->unit; i++)
+		sw_touch(sw, w, i);
+	sw_pageout(sw_page(sw, first), sw->unit * sw->pgsz);
 }
 
 /*
  * All workers wait here until the last arrives, spinning: released
- * together, they fault the next page at once.  A sleeping barrier would
+ * together, they fault the next unit at once.  A sleeping barrier would
  * wake them one by one.  Workers sharing a CPU yield it after a while.
  */
 #define SW_SPINS	4096
@@ -229,13 +277,13 @@ static void sw_meet(struct swapin *sw)
 
 static void sw_sweep(struct swapin *sw, unsigned int w)
 {
-	unsigned long s, k, pages = sw->opts->pages;
+	unsigned long s, k, n = sw->nr_units;
 
 	for (s = 0; s < sw->sweeps; s++)
-		for (k = 0; k < pages; k++) {
+		for (k = 0; k < n; k++) {
 			if (sw->sync == SW_STEP)
 				sw_meet(sw);
-			sw_visit(sw, w, (sw->first_page + k) % pages);
+			sw_visit(sw, w, (sw->first_unit + k) % n);
 		}
 }
 
@@ -364,20 +412,53 @@ static void *sw_alloc(size_t len, bool shared)
 	return p;
 }
 
+/* The unit of a visit, checked before anything is changed. */
+static void sw_validate(struct swapin *sw, const struct mmr_opts *opts)
+{
+	sw->pgsz = sysconf(_SC_PAGESIZE);
+	sw->len = opts->pages * sw->pgsz;
+	sw->unit = 1;
+	if (sw->mthp.size) {
+		mmr_mthp_validate(&sw->mthp, sw->pgsz, opts->pages);
+		sw->unit = sw->mthp.sub;
+	}
+	sw->nr_units = opts->pages / sw->unit;
+}
+
+/* For sw_teardown() at exit. */
+static struct swapin *sw_self;
+
+/* Whatever exit comes, the mTHP setting goes back (swap.c does its own). */
+static void sw_teardown(void)
+{
+	mmr_mthp_restore(&sw_self->mthp);
+}
+
 static void sw_setup(struct swapin *sw, const struct mmr_opts *opts)
 {
 	pthread_barrierattr_t attr;
 	unsigned long i;
 
 	sw->opts = opts;
-	sw->pgsz = sysconf(_SC_PAGESIZE);
-	sw->len = opts->pages * sw->pgsz;
+	/* Whatever can be checked without changing anything, first. */
+	if (sw->mthp.size)
+		mmr_mthp_check(&sw->mthp);
 	mmr_swap_setup(&sw->swap, opts->seed);
 
-	sw->map = sw_alloc(sw->len, false);
-	/* Base pages only: the race is about order-0 swap-in. */
-	if (madvise(sw->map, sw->len, MADV_NOHUGEPAGE) && errno != EINVAL)
-		mmr_fail("madvise(MADV_NOHUGEPAGE): %s", strerror(errno));
+	if (sw->mthp.size) {
+		sw_self = sw;
+		atexit(sw_teardown);
+		/* Before the first touch, which allocates the folios. */
+		mmr_mthp_enable(&sw->mthp);
+		sw->map = mmr_mthp_map(&sw->mthp, sw->len, sw->pgsz);
+	} else {
+		sw->map = sw_alloc(sw->len, false);
+		/* Base pages only: the race is about order-0 swap-in. */
+		if (madvise(sw->map, sw->len, MADV_NOHUGEPAGE) &&
+		    errno != EINVAL)
+			mmr_fail("madvise(MADV_NOHUGEPAGE): %s",
+				 strerror(errno));
+	}
 	sw->gen = calloc(opts->pages, sizeof(*sw->gen));
 	sw->base = calloc(opts->pages, sizeof(*sw->base));
 	sw->incs = calloc(opts->pages * sw->nr_threads, sizeof(*sw->incs));
@@ -432,6 +513,9 @@ int main(int argc, char **argv)
 				    .sweeps = 1, .swap_arg = "none" };
 	static struct sw_worker workers[MMR_MAX_THREADS];
 	char threads[24], sweeps[24], visits[24], in[24], out[24], lost[24];
+	char mthp[16], before[512], after[512];
+	struct mmr_field size = MMR_FIELD_RAW("mthp", "null");
+	struct mmr_field stats = MMR_FIELD_END;
 	struct mmr_swap_io io0, io1;
 	struct mmr_opts opts;
 	struct mmr_run run;
@@ -443,19 +527,22 @@ int main(int argc, char **argv)
 	mmr_swap_parse(&sw.swap, sw.swap_arg);
 	if (sw.fork && sw.check != SW_STAMP)
 		mmr_fail("--fork: needs --check stamp (forked workers only read)");
+	sw_validate(&sw, &opts);
 	sw_setup(&sw, &opts);
 	mmr_cpus_keep_off(&opts.cpus);
 	if (!sw.fork)
 		sw_start_threads(&sw, workers);
 
 	rnd = opts.seed;
+	if (sw.mthp.size)
+		mmr_mthp_stats(&sw.mthp, before, sizeof(before));
 	mmr_swap_io(&io0);
 	mmr_run_begin(&run);
 	while (mmr_run_more(&run, &opts)) {
 		struct stamp_tally t = { 0 };
 
 		sw.round = run.rounds + 1;
-		sw.first_page = mmr_rand(&rnd) % opts.pages;
+		sw.first_unit = mmr_rand(&rnd) % sw.nr_units;
 		memset(sw.sh->tally, 0, sizeof(sw.sh->tally));
 		mmr_marker("round %lu start", sw.round);
 		if (sw.fork) {
@@ -472,12 +559,16 @@ int main(int argc, char **argv)
 	if (!sw.fork)
 		sw_stop_threads(&sw, workers);
 	mmr_swap_io(&io1);
+	if (sw.mthp.size)
+		mmr_mthp_stats(&sw.mthp, after, sizeof(after));
 	/* Nothing left to swap in: swapoff is quick. */
 	munmap(sw.map, sw.len);
+	mmr_mthp_restore(&sw.mthp);
 	mmr_swap_teardown();
 
 	snprintf(threads, sizeof(threads), "%lu", sw.nr_threads);
 	snprintf(sweeps, sizeof(sweeps), "%lu", sw.sweeps);
+	/* Page visits: a folio's visit touches each of its pages. */
 	snprintf(visits, sizeof(visits), "%lu",
 		 run.rounds * sw.nr_threads * sw.sweeps * opts.pages);
 	mmr_swap_io_delta(in, sizeof(in), io1.in, io0.in, io0.ok && io1.ok);
@@ -487,6 +578,12 @@ int main(int argc, char **argv)
 			 (unsigned long long)sw.lost_increments);
 	else
 		snprintf(lost, sizeof(lost), "null");
+	/* Base pages: "mthp" is null and the list ends before the counters. */
+	if (sw.mthp.size) {
+		size = (struct mmr_field)MMR_FIELD("mthp",
+			mmr_size_str(mthp, sizeof(mthp), sw.mthp.size));
+		stats = (struct mmr_field)MMR_FIELD_RAW("mthp_before", before);
+	}
 	ret = mmr_run_report(&run, &sw_stressor, &opts,
 			     (const struct mmr_field[]){
 				MMR_FIELD("check", sw_checks[sw.check]),
@@ -494,12 +591,15 @@ int main(int argc, char **argv)
 				MMR_FIELD("sync", sw_syncs[sw.sync]),
 				MMR_FIELD("swap", sw.swap.spec),
 				mmr_swap_dev_field(&sw.swap),
+				size,
 				MMR_FIELD_RAW("threads", threads),
 				MMR_FIELD_RAW("sweeps", sweeps),
 				MMR_FIELD_RAW("visits", visits),
 				MMR_FIELD_RAW("pswpin", in),
 				MMR_FIELD_RAW("pswpout", out),
 				MMR_FIELD_RAW("lost_increments", lost),
+				stats,
+				MMR_FIELD_RAW("mthp_after", after),
 				MMR_FIELD_END,
 			     });
 	return ret;

@@ -25,8 +25,15 @@
 #define CGROUP		"/sys/fs/cgroup/mmrace-selftest"
 
 static const char *const sw_keys[] = {
-	"check", "mode", "sync", "swap", "swap_device", "threads", "sweeps", "visits",
-	"pswpin", "pswpout", "lost_increments", NULL
+	"check", "mode", "sync", "swap", "swap_device", "mthp", "threads",
+	"sweeps", "visits", "pswpin", "pswpout", "lost_increments", NULL
+};
+
+/* mmrace-swapin --mthp: the size's counters too. */
+static const char *const sw_mthp_keys[] = {
+	"check", "mode", "sync", "swap", "swap_device", "mthp", "threads",
+	"sweeps", "visits", "pswpin", "pswpout", "lost_increments",
+	"mthp_before", "mthp_after", NULL
 };
 
 static const char *const fo_keys[] = {
@@ -62,6 +69,7 @@ static bool member_above(const char *json, const char *key, unsigned long min)
 static void test_off_stamp(void)
 {
 	struct st_proc p;
+	char val[512];
 
 	st_run(&p, (const char *[]){ "mmrace-swapin", "--swap", "off",
 		"--check", "stamp", "--threads", "3", "--rounds", "5",
@@ -73,6 +81,8 @@ static void test_off_stamp(void)
 		   st_member_is(p.out, "sync", "\"step\"") &&
 		   st_member_is(p.out, "swap", "\"off\"") &&
 		   st_member_is(p.out, "swap_device", "null") &&
+		   st_member_is(p.out, "mthp", "null") &&
+		   !json_member(p.out, "mthp_before", val, sizeof(val)) &&
 		   st_member_is(p.out, "threads", "3") &&
 		   st_member_is(p.out, "sweeps", "1") &&
 		   st_member_is(p.out, "visits", "480") &&
@@ -225,6 +235,33 @@ static void test_folio_refuses(void)
 		st_report(&p);
 }
 
+/*
+ * Folio mode with a problem found before anything is changed: no swap is
+ * on, or this kernel has no 64K mTHP.  The setting stays as it was.  With
+ * swap on, the run would go on to set it: system tests only, then.
+ */
+static void test_mthp_refuses(void)
+{
+	static const char name[] =
+		"swapin: --mthp set-up problem exits 2 before changing anything";
+	char before[128] = "", after[128] = "";
+	bool has_mthp = mmr_read_file(MTHP_64K, before, sizeof(before)) > 0;
+	struct st_proc p;
+
+	if (has_mthp && st_swap_on()) {
+		st_skip("swap is on: the run would set 64K mTHP", "%s", name);
+		return;
+	}
+	st_run(&p, (const char *[]){ "mmrace-swapin", "--mthp", "64K",
+		"--swap", "none", NULL });
+	mmr_read_file(MTHP_64K, after, sizeof(after));
+	if (!st_ok(p.status == 2 &&
+		   st_one_line(&p, "mmrace-swapin", has_mthp ?
+			       "--swap none: no swap is on" : "--mthp:") &&
+		   !strcmp(before, after), "%s", name))
+		st_report(&p);
+}
+
 /* ---- only with MMRACE_TEST_SYSTEM=1 ------------------------------------ */
 
 /* None of our swap areas may be left on. */
@@ -267,6 +304,38 @@ static void test_zram_run(const char *check, const char *mode)
 		st_report(&p);
 }
 
+/* Folio mode: clean, the size's counters reported, its setting restored. */
+static void test_mthp_run(const char *swap, const char *check)
+{
+	char before[128] = "", after[128] = "", dev[80] = "";
+	struct st_proc p;
+	bool swapped = strcmp(swap, "off");
+
+	mmr_read_file(MTHP_64K, before, sizeof(before));
+	st_run(&p, (const char *[]){ "mmrace-swapin", "--mthp", "64K",
+		"--swap", swap, "--check", check, "--threads", "3",
+		"--pages", "64", "--rounds", "3", "--json", NULL });
+	mmr_read_file(MTHP_64K, after, sizeof(after));
+	json_member(p.out, "swap_device", dev, sizeof(dev));
+	if (dev[0] == '"')
+		memmove(dev, dev + 1, strlen(dev));
+	dev[strcspn(dev, "\"")] = '\0';
+	if (!st_ok(p.status == 0 && !p.err[0] &&
+		   st_clean_json(&p, "swapin", sw_mthp_keys) &&
+		   st_member_is(p.out, "mthp", "\"64K\"") &&
+		   st_member_is(p.out, "visits", "576") &&
+		   (!swapped || (member_above(p.out, "pswpout", 0) &&
+				 member_above(p.out, "pswpin", 0) &&
+				 no_swap_left(dev))) &&
+		   !strcmp(before, after),
+		   "swapin: --mthp 64K, --swap %s, %s clean, mTHP restored",
+		   swap, check))
+		st_report(&p);
+	else	/* whether folios went out and came back whole */
+		st_diag("%s, %s: %s", swap, check,
+			strstr(p.out, "\"mthp_before\"") ?: p.out);
+}
+
 static void test_folio_run(void)
 {
 	char before[128] = "", after[128] = "";
@@ -298,17 +367,25 @@ void test_anon(void)
 	test_names();
 	test_no_swap();
 	test_folio_refuses();
+	test_mthp_refuses();
 	if (!system_tests()) {
 		st_skip(SYSTEM_SKIP, "swapin: zram runs (stamp, count, fork)");
+		st_skip(SYSTEM_SKIP, "swapin: --mthp 64K runs (off, zram)");
 		st_skip(SYSTEM_SKIP, "folio: zram run");
 		return;
 	}
 	test_zram_run("stamp", NULL);
 	test_zram_run("count", NULL);
 	test_zram_run("stamp", "--fork");
-	if (access(MTHP_64K, F_OK))
+	if (access(MTHP_64K, F_OK)) {
+		st_skip("this kernel has no 64K mTHP (needs 6.8)",
+			"swapin: --mthp 64K runs (off, zram)");
 		st_skip("this kernel has no 64K mTHP (needs 6.8)",
 			"folio: zram run");
-	else
-		test_folio_run();
+		return;
+	}
+	test_mthp_run("off", "stamp");
+	test_mthp_run("zram:4M", "count");
+	test_mthp_run("zram:4M", "stamp");
+	test_folio_run();
 }

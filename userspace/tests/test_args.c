@@ -8,8 +8,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
+#include "mthp.h"
 #include "selftest.h"
 
 struct targs {
@@ -298,6 +300,16 @@ static void test_bad_anon(void)
 		{ { "--fork" }, "--fork: needs --check stamp" },
 		{ { "--threads", "2", "--cpus", "0" }, "1 CPUs given, 2 threads" },
 		{ { "--fork=1" }, "--fork" },
+		{ { "--mthp", "48K" }, "--mthp: 48K is not a power of two" },
+		{ { "--mthp", "2M" }, "--mthp: 2M is out of range 8K..1M" },
+		{ { "--mthp", "64KB" }, "'64KB' is not a size" },
+		{ { "--mthp", "" }, "'' is not a size" },
+		{ { "--mthp", "64K", "--pages", "100" },
+		  "--pages: 100 is not a multiple of 16 (--mthp 64K)" },
+		{ { "--mthp", "8K", "--pages", "3" },
+		  "3 is not a multiple of 2" },
+		{ { "--mthp", "64K", "--pages", "512" },
+		  "not smaller than a PMD THP" },
 	};
 	static const struct bad_arg folio[] = {
 		{ { "--mthp", "48K" }, "48K is not a power of two" },
@@ -319,7 +331,20 @@ static void test_bad_anon(void)
 		{ { "--mprotect-gap", "1000001" }, "out of range 0..1000000" },
 	};
 
+	long pgsz = sysconf(_SC_PAGESIZE);
+	char page[16];
+	/*
+	 * A folio of one page: on 4 KiB pages the option's range refuses
+	 * it, on larger pages the check against the page size.
+	 */
+	const struct bad_arg one_page = {
+		{ "--mthp", mmr_size_str(page, sizeof(page), pgsz) },
+		pgsz < (long)MMR_MTHP_MIN ? "out of range 8K..1M" :
+					    "is not larger than a page",
+	};
+
 	bad_args("mmrace-swapin", swapin, sizeof(swapin) / sizeof(swapin[0]));
+	bad_args("mmrace-swapin", &one_page, 1);
 	bad_args("mmrace-folio", folio, sizeof(folio) / sizeof(folio[0]));
 }
 
@@ -358,7 +383,9 @@ static void test_help(void)
 	static const char *const swapin[] = {
 		COMMON_HELP, "--check stamp|count", "--sync step|free",
 		"--threads N", "--sweeps N",
-		"--swap none|off|zram:SIZE|brd:SIZE", "--fork",
+		"--swap none|off|zram:SIZE|brd:SIZE", "--fork", "--mthp SIZE",
+		"In folio mode (--mthp 64K)", "hugepages-<size>kB/enabled",
+		"alloc_swap_folio()", "swap cluster is 2 MiB",
 		"order mmr-swapin (one per --threads)", "(default 64)", NULL
 	};
 	static const char *const folio[] = {
