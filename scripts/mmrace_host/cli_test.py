@@ -2,7 +2,9 @@
 
 1. stressor unit tests (userspace/, make check) and host unit tests (scripts/tests/);
 2. the module builds warning-free against every kernel;
-3. in-guest module tests (scripts/tests/guest-module.sh) on every kernel;
+3. in-guest tests on every kernel: the module suite (guest-module.sh), the
+   R2/R3 sites (guest-sites.sh) and the stressors' selftest with the tests
+   that change swap, mTHP and cgroups (guest-selftest.sh);
 4. R1 controls: stock 6.1 with injection must find lost writes within the
    budget (positive), stock 6.12 with the same settings must find none and
    show overlaps (negative); 6.1 without injection is run and recorded only.
@@ -102,14 +104,14 @@ def module_builds(tap: Tap, _outroot: Path):
                "; ".join(mb.warnings[:3]))
 
 
-GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh")
+GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh", "guest-selftest.sh")
 GUEST_JOB = "#!/bin/sh\nrc=0\n" + "".join(f"sh /job/{s} || rc=1\n" for s in GUEST_SCRIPTS) \
     + "exit $rc\n"
 
 
 def guest_module_tests(tap: Tap, outroot: Path):
     bins = build_stressors(["mmrace-lostwrite", "mmrace-zapbench", "mmrace-swapin",
-                            "mmrace-folio"])
+                            "mmrace-folio", "mmrace-selftest"])
     files = {f"/job/{s}": (TESTS / s).read_text()
              for s in (*GUEST_SCRIPTS, "guest-tap.sh")}
     files["/job/run.sh"] = GUEST_JOB
