@@ -81,7 +81,7 @@ def cmd_list(args) -> int:
     for n in scenario.names():
         sc = scenario.load(n)
         exp = ", ".join(f"{k}={v}" for k, v in sc.expect.items())
-        print(f"  {n:24} {sc.race}  {sc.description}  [{exp}]")
+        print(f"  {n:28} {sc.race}  {sc.description}  [{exp}]")
     print("kernels:")
     for n in kernels.names():
         print(f"  {n}")
@@ -101,11 +101,11 @@ def cmd_controls(args) -> int:
             s = run_scenario(n, kname, True, expected == "corruption", None,
                              camp / f"{n}-{kname}", args.accel, quiet=True)
             rows.append(s)
-    lines = [f"{'scenario':22} {'kernel':12} {'expected':11} {'verdict':11} "
+    lines = [f"{'scenario':28} {'kernel':26} {'expected':11} {'verdict':11} "
              f"{'bad':>5} {'ttfd_s':>7} {'inj':>6} {'ovl':>6} oracle"]
     for s in rows:
         ttfd = s["time_to_first_detection_s"]
-        lines.append(f"{s['scenario']:22} {s['kernel']:12} {s['expected']:11} {s['verdict']:11} "
+        lines.append(f"{s['scenario']:28} {s['kernel']:26} {s['expected']:11} {s['verdict']:11} "
                      f"{s['bad_pages'] if s['bad_pages'] is not None else '-':>5} "
                      f"{ttfd if ttfd is not None else '-':>7} {s['injections']:>6} {s['overlaps']:>6} "
                      + (f"{s['oracle']}={s['oracle_value']} (expected {s['oracle_expected']})"
