@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdint.h>
 #include <string.h>
 
 #include "rand.h"
@@ -54,13 +55,14 @@ void stamp_write(void *page, size_t pgsz, uint32_t index, uint64_t gen,
 	memcpy(page, &s, sizeof(s));
 }
 
-static bool page_is_zero(const void *page, size_t pgsz)
+/* Whether @page is all zero, the word at byte offset @skip aside. */
+static bool page_is_zero(const void *page, size_t pgsz, size_t skip)
 {
 	const uint64_t *w = page;
 	size_t i;
 
 	for (i = 0; i < pgsz / sizeof(*w); i++)
-		if (w[i])
+		if (w[i] && i != skip / sizeof(*w))
 			return false;
 	return true;
 }
@@ -83,7 +85,8 @@ enum stamp_class stamp_check(const void *page, size_t pgsz, uint32_t index,
 
 	memcpy(&s, page, sizeof(s));
 	if (s.magic != STAMP_MAGIC)
-		return page_is_zero(page, pgsz) ? STAMP_ZERO_FILL : STAMP_CORRUPT;
+		return page_is_zero(page, pgsz, SIZE_MAX) ? STAMP_ZERO_FILL :
+							    STAMP_CORRUPT;
 	if (s.csum != stamp_csum(&s))
 		return STAMP_CORRUPT;
 	if (fill && !stamp_fill_ok(&s, page, pgsz))
@@ -109,10 +112,17 @@ enum stamp_class stamp_check_count(const void *page, size_t pgsz,
 {
 	enum stamp_class c = stamp_check(page, pgsz, index, gen, false);
 
-	*got = 0;
-	if (c != STAMP_OK)
-		return c;
 	memcpy(got, (const char *)page + STAMP_COUNT_OFF, sizeof(*got));
+	/*
+	 * A zero-filled page that the workers went on incrementing holds
+	 * nothing but their increments: still a zero fill.
+	 */
+	if (c == STAMP_CORRUPT && page_is_zero(page, pgsz, STAMP_COUNT_OFF))
+		return STAMP_ZERO_FILL;
+	if (c != STAMP_OK) {
+		*got = 0;
+		return c;
+	}
 	if (*got == want)
 		return STAMP_OK;
 	return *got < want ? STAMP_LOST_WRITE : STAMP_CORRUPT;

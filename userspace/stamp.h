@@ -55,7 +55,8 @@ enum stamp_class stamp_check(const void *page, size_t pgsz, uint32_t index,
  * Counting pages: a header-only stamp, then at STAMP_COUNT_OFF a counter
  * that any number of threads increment atomically.  A page with fewer
  * increments than were made lost some of them (stamp_check_count() calls
- * that a lost_write), one with more is corrupt.
+ * that a lost_write), one with more is corrupt; a page that is zero but
+ * for its counter was zero-filled and then incremented (a zero_fill).
  */
 #define STAMP_COUNT_OFF	sizeof(struct stamp)
 
@@ -70,8 +71,8 @@ void stamp_count_init(void *page, size_t pgsz, uint32_t index, uint64_t gen,
 
 /*
  * Classify a counting page that must hold the stamp of page @index,
- * generation @gen, and the count @want.  *@got receives the counter, or 0
- * when the stamp itself is bad.
+ * generation @gen, and the count @want.  *@got receives the counter (also
+ * of a zero-filled page), or 0 when the stamp itself is bad.
  */
 enum stamp_class stamp_check_count(const void *page, size_t pgsz,
 				   uint32_t index, uint64_t gen,

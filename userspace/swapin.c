@@ -186,8 +186,11 @@ static const struct mmr_stressor sw_stressor = {
 		"zero-filled folio.\n"
 		"\n"
 		"After each round every page is read back and checked: older data\n"
-		"is a lost_write, a zero page zero_fill, another page's stamp\n"
-		"foreign.  Workers are named mmr-swapin for the mmrace module's\n"
+		"is a lost_write, a zero page zero_fill (with --check count also\n"
+		"one that holds nothing but the increments made after the fill),\n"
+		"another page's stamp foreign, anything else corrupt.  The trace\n"
+		"marker of a bad page gives its count, the count due and its\n"
+		"first words.  Workers are named mmr-swapin for the mmrace module's\n"
 		"comm filter.  Runs as root with --swap zram:SIZE or brd:SIZE.",
 	.options	= sw_options,
 	.threads	= sw_threads,

@@ -156,6 +156,14 @@ static void test_count(void)
 	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 0, &got),
 		 STAMP_ZERO_FILL) && got == 0,
 	      "stamp: zero counting page is zero_fill, even when 0 is due");
+	/* Zero-filled by the kernel, then the workers' increments landed. */
+	*stamp_counter(page) = 3;
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 9, &got),
+		 STAMP_ZERO_FILL) && got == 3,
+	      "stamp: zero page with increments on it is zero_fill");
+	((char *)page)[PGSZ - 1] = 7;
+	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 9, &got), STAMP_CORRUPT),
+	      "stamp: ... and with any other byte set, corrupt");
 	stamp_count_init(page, PGSZ, 3, 1, 0, 2);
 	((char *)page)[PGSZ - 1] = 7;
 	st_ok(is(stamp_check_count(page, PGSZ, 3, 1, 2, &got), STAMP_OK),
