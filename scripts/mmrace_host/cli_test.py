@@ -12,7 +12,9 @@
    nothing is found (order 0 on both, 64K mTHP on 6.12) and the fix's
    back-off shows as overlaps;
 5. only with --stage buglab (make check-buglab): the R2/R3 positive and
-   same-config negative controls on the bug-lab kernels.
+   same-config negative controls on the bug-lab kernels, and the test that a
+   missing probe symbol disables its site only (guest-missing-symbol.sh on
+   buglab-6.12-noswap, a kernel without swap).
 """
 
 import json
@@ -106,29 +108,34 @@ def module_builds(tap: Tap, _outroot: Path):
 
 
 GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh", "guest-selftest.sh")
-GUEST_JOB = "#!/bin/sh\nrc=0\n" + "".join(f"sh /job/{s} || rc=1\n" for s in GUEST_SCRIPTS) \
-    + "exit $rc\n"
+
+
+def guest_scripts(tap: Tap, outroot: Path, kname: str, scripts: tuple, bins: list,
+                  what: str):
+    """Boot kname once, run the in-guest TAP scripts one after the other and
+    re-number their results into this suite."""
+    files = {f"/job/{s}": (TESTS / s).read_text() for s in (*scripts, "guest-tap.sh")}
+    files["/job/run.sh"] = "#!/bin/sh\nrc=0\n" + \
+        "".join(f"sh /job/{s} || rc=1\n" for s in scripts) + "exit $rc\n"
+    k, base, _ = prepare(kname, stressors=bins)
+    res = qemu.boot(k, [base, initramfs.job_cpio(files)],
+                    cmdline_extra="transparent_hugepage=never zswap.enabled=0",
+                    outdir=outroot / f"guest-{what.replace(' ', '-')}-{kname}", timeout_s=600)
+    log = res.guest_dir / "job.log"
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    seen = tap.tap_lines(text, f"guest {kname}")
+    crashes = [f for f in res.health if f[0] != "warning"]
+    tap.ok(res.exit_reason == "done" and res.job_rc == 0 and seen > 0 and not crashes,
+           f"guest {kname}: {what} completed, kernel healthy",
+           f"exit={res.exit_reason} rc={res.job_rc} tests={seen} health={crashes[:2]} "
+           f"console={res.console}")
 
 
 def guest_module_tests(tap: Tap, outroot: Path):
     bins = build_stressors(["mmrace-lostwrite", "mmrace-zapbench", "mmrace-swapin",
                             "mmrace-folio", "mmrace-selftest"])
-    files = {f"/job/{s}": (TESTS / s).read_text()
-             for s in (*GUEST_SCRIPTS, "guest-tap.sh")}
-    files["/job/run.sh"] = GUEST_JOB
     for name in DEBIAN_KERNELS:
-        k, base, _ = prepare(name, stressors=bins)
-        res = qemu.boot(k, [base, initramfs.job_cpio(files)],
-                        cmdline_extra="transparent_hugepage=never zswap.enabled=0",
-                        outdir=outroot / f"guest-module-{name}", timeout_s=600)
-        log = res.guest_dir / "job.log"
-        text = log.read_text(errors="replace") if log.is_file() else ""
-        seen = tap.tap_lines(text, f"guest {name}")
-        crashes = [f for f in res.health if f[0] != "warning"]
-        tap.ok(res.exit_reason == "done" and res.job_rc == 0 and seen > 0 and not crashes,
-               f"guest {name}: module suite completed, kernel healthy",
-               f"exit={res.exit_reason} rc={res.job_rc} tests={seen} health={crashes[:2]} "
-               f"console={res.console}")
+        guest_scripts(tap, outroot, name, GUEST_SCRIPTS, bins, "module suite")
 
 
 def r1_controls(tap: Tap, outroot: Path):
@@ -204,8 +211,24 @@ def buglab_controls(tap: Tap, outroot: Path):
                    f"overlaps={s['overlaps']} oracle={s['oracle_value']} report={s['report']}")
 
 
+MISSING_SYMBOL_KERNEL = "buglab-6.12-noswap"
+
+
+def missing_symbol(tap: Tap, outroot: Path):
+    """On a kernel without swap_read_folio() the module loads, that one site
+    is unresolved and cannot be enabled, the other sites work."""
+    bins = build_stressors(["mmrace-zapbench"])
+    guest_scripts(tap, outroot, MISSING_SYMBOL_KERNEL, ("guest-missing-symbol.sh",),
+                  bins, "missing-symbol test")
+
+
+def buglab(tap: Tap, outroot: Path):
+    buglab_controls(tap, outroot)
+    missing_symbol(tap, outroot)
+
+
 STAGES = {"unit": unit_tests, "build": module_builds, "guest": guest_module_tests,
-          "controls": controls, "buglab": buglab_controls}
+          "controls": controls, "buglab": buglab}
 DEFAULT_STAGES = ("unit", "build", "guest", "controls")
 
 
