@@ -204,7 +204,7 @@ def buglab_controls(tap: Tap, outroot: Path):
                              outroot / f"{sc_name}-{kname}", quiet=True)
             tap.ok(s["verdict"] == expected and
                    report.oracle_ok(s["oracle_expected"], s["oracle_value"]),
-                   f"{sc.race} on {kname}: {expected}"
+                   f"{sc.race} {sc_name} on {kname}: {expected}"
                    + (f", {sc.oracle} {s['oracle_expected']}" if s["oracle_expected"] else ""),
                    f"verdict={s['verdict']} bad={s['bad_pages']} "
                    f"ttfd={s['time_to_first_detection_s']} injections={s['injections']} "
