@@ -13,7 +13,7 @@ S=$D/zap_pte_range.before_flush
 
 echo "TAP version 13"
 
-grep -q '^do_swap_page.after_read state=unresolved probe=- ' $D/sites
+grep -q '^do_swap_page.after_read state=unresolved probe=-' $D/sites
 ok $? "do_swap_page.after_read unresolved: no swap_read_folio here"
 
 dmesg | grep -q 'mmrace: do_swap_page.after_read: no probe symbol, site disabled' &&
