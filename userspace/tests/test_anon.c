@@ -279,6 +279,15 @@ static bool no_swap_left(const char *dev)
 	return !found;
 }
 
+/* The report's "swap_device" into @dev, without its quotes. */
+static void swap_device(const struct st_proc *p, char *dev, size_t len)
+{
+	json_member(p->out, "swap_device", dev, len);
+	if (dev[0] == '"')
+		memmove(dev, dev + 1, strlen(dev));
+	dev[strcspn(dev, "\"")] = '\0';
+}
+
 static void test_zram_run(const char *check, const char *mode)
 {
 	const char *argv[16] = { "mmrace-swapin", "--swap", "zram:320K",
@@ -289,10 +298,7 @@ static void test_zram_run(const char *check, const char *mode)
 	if (mode)
 		argv[8] = mode;
 	st_run(&p, argv);
-	json_member(p.out, "swap_device", dev, sizeof(dev));
-	if (dev[0] == '"')
-		memmove(dev, dev + 1, strlen(dev));
-	dev[strcspn(dev, "\"")] = '\0';
+	swap_device(&p, dev, sizeof(dev));
 	if (!st_ok(p.status == 0 && !p.err[0] &&
 		   st_clean_json(&p, "swapin", sw_keys) &&
 		   st_member_is(p.out, "swap", "\"zram:320K\"") &&
@@ -316,10 +322,7 @@ static void test_mthp_run(const char *swap, const char *check)
 		"--swap", swap, "--check", check, "--threads", "3",
 		"--pages", "64", "--rounds", "3", "--json", NULL });
 	mmr_read_file(MTHP_64K, after, sizeof(after));
-	json_member(p.out, "swap_device", dev, sizeof(dev));
-	if (dev[0] == '"')
-		memmove(dev, dev + 1, strlen(dev));
-	dev[strcspn(dev, "\"")] = '\0';
+	swap_device(&p, dev, sizeof(dev));
 	if (!st_ok(p.status == 0 && !p.err[0] &&
 		   st_clean_json(&p, "swapin", sw_mthp_keys) &&
 		   st_member_is(p.out, "mthp", "\"64K\"") &&
