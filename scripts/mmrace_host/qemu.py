@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import health
+from . import health, qemupkg
 from .kernels import Kernel
-from .tools import need, progress
+from .tools import progress
 
 BASE_CMDLINE = "console=ttyS0 panic=-1 printk.time=1 rdinit=/init"
 OUT_DISK_MB = 256
@@ -85,8 +85,9 @@ def _make_disk(path: Path, mb: int):
 class _Run:
     """One QEMU process: reader thread -> console log + callback, time-outs."""
 
-    def __init__(self, argv, console: Path, on_line):
+    def __init__(self, argv, console: Path, on_line, env=None):
         self.argv = argv
+        self.env = env
         self.console = console
         self.on_line = on_line
         self.start = time.monotonic()
@@ -127,7 +128,7 @@ class _Run:
             init_timeout_s: float = INIT_TIMEOUT_S):
         """-> ('exited'|'timeout'|'stuck'|'boot-hang', rc, wall_s)"""
         with open(self.console, "w") as logf:
-            proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=self.env,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             t = threading.Thread(target=self._reader, args=(proc, logf), daemon=True)
             t.start()
@@ -217,7 +218,7 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     times; the earlier console is kept as console.bootfail-N.log. Nothing of the test
     (module, job) has run at that point.
     """
-    qemu = need("qemu-system-x86_64")
+    qemu = qemupkg.get()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     initrd = outdir / "initrd.cpio"
@@ -233,14 +234,14 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     notes = []
     while True:
         _make_disk(disk, out_disk_mb)
-        argv = [qemu, "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+        argv = [*qemu.argv(), "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
                 *_accel_args(accel), "-smp", str(smp), "-m", mem,
                 "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
                 "-append", cmdline,
                 "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe",
                 "-nic", "none"]
         (outdir / "qemu.argv").write_text(" ".join(argv) + "\n")
-        r = _Run(argv, console, on_line)
+        r = _Run(argv, console, on_line, qemu.env())
         how, rc, wall = r.run(timeout_s, kvm_boot_timeout_s if accel == "kvm" else None)
         if accel == "kvm" and r.first_kernel_line is None and how != "timeout":
             if how == "stuck":

@@ -18,7 +18,6 @@ PACKAGES = {
     "trace-cmd": "trace-cmd",
     "mke2fs": "e2fsprogs",
     "ldd": "libc-bin",
-    "qemu-system-x86_64": "qemu-system-x86",
     "pahole": "dwarves",
     "cpio": "cpio",
 }

@@ -217,6 +217,27 @@ zapbench mmr-zapper $F 1
 ok $? "enable=0: probe disarmed (hits=$(counter hits))"
 reset_site
 
+# ---- arm and disarm under load: every toggle rewrites kernel text (the
+# site's three ftrace-based kprobes) that other CPUs are running through.
+# Debian 12's QEMU 7.2 crashed here (stale translated int3); see qemupkg.py.
+echo 3000 > $S/delay_us
+echo mmr-zapper > $S/comm
+mmrace-lostwrite --file /mnt/ext4/toggle.dat --duration 30 > /dev/null 2>&1 &
+pid=$!
+n=0
+while [ $n -lt 40 ] && kill -0 $pid 2>/dev/null; do
+	echo 1 > $S/enable
+	sleep 0.1
+	echo 0 > $S/enable
+	n=$((n + 1))
+done
+inj=$(counter injected)
+kill $pid 2>/dev/null
+wait $pid
+[ $n = 40 ] && [ "$inj" -gt 0 ]
+ok $? "armed and disarmed $n times under stress, $inj delays"
+reset_site
+
 # ---- rmmod while the stressor runs with delays
 echo 3000 > $S/delay_us
 echo mmr-zapper > $S/comm

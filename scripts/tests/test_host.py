@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmrace_host import cli_campaign, report, scenario  # noqa: E402
+from mmrace_host import cli_campaign, qemupkg, report, scenario  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 
@@ -120,6 +120,23 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(a["sites"], {"s": {"rv_meetings": 4}})
         self.assertEqual(a["oracles"]["unmap_incomplete"],
                          {"still_mapped": 4, "large_unmaps": 30})
+
+
+class QemuPickTest(unittest.TestCase):
+    def apt(self, rows):
+        return SimpleNamespace(madison=lambda pkgs: rows)
+
+    def test_newest_backport_at_least_min_major(self):
+        rows = [("qemu-system-x86", "1:7.2+dfsg-7+deb12u18+b3", "bookworm"),
+                ("qemu-system-x86", "1:8.2.2+ds-1~bpo12+1", "bookworm-backports"),
+                ("qemu-system-x86", "1:10.0.2+ds-2+deb13u1~bpo12+1", "bookworm-backports")]
+        self.assertEqual(qemupkg._newest(self.apt(rows)), "1:10.0.2+ds-2+deb13u1~bpo12+1")
+
+    def test_no_backport_is_a_clear_error(self):
+        rows = [("qemu-system-x86", "1:7.2+dfsg-7+deb12u18+b3", "bookworm"),
+                ("qemu-system-x86", "1:7.2+dfsg-7~bpo11+1", "bookworm-backports")]
+        with self.assertRaisesRegex(RuntimeError, "no qemu-system-x86 >= 8 in bookworm-backports"):
+            qemupkg._newest(self.apt(rows))
 
 
 if __name__ == "__main__":
