@@ -5,7 +5,8 @@
 #   make check    install what is missing, run the test suite
 #   make check-buglab
 #                 the R2/R3 controls on bug-lab kernels (builds them on
-#                 first use: about 8 minutes each on 2 cores)
+#                 first use, on 2 cores: about 20 minutes for the first
+#                 kernel of each source, under a minute for each other)
 #   make bench    probe cost: armed vs not loaded (scripts/mmrace bench)
 #   make          build the stressors (userspace/build/)
 #   make module KDIR=/lib/modules/$(uname -r)/build

@@ -213,8 +213,8 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     job_timeout_s: the guest kills the job after this long and still ships /out
     (exit_reason 'timeout', job rc 124); default timeout_s - 25 s (none if timeout_s
     < 45 s). The host kill at timeout_s stays the backstop for a hung kernel.
-    A guest that dies before its /init starts (seen under TCG: a rare int3 Oops while
-    the kernel patches its own text at boot) is booted again, up to boot_retries
+    A guest that dies before its /init starts (seen under QEMU 7.2's TCG: an int3 Oops
+    while the kernel patches its own text at boot, see qemupkg.py) is booted again, up to boot_retries
     times; the earlier console is kept as console.bootfail-N.log. Nothing of the test
     (module, job) has run at that point.
     """
