@@ -138,19 +138,26 @@ def guest_module_tests(tap: Tap, outroot: Path):
         guest_scripts(tap, outroot, name, GUEST_SCRIPTS, bins, "module suite")
 
 
+def health_note(s: dict) -> str:
+    """The first kernel-health findings of a run: CI keeps no guest console."""
+    return "".join(f" {f['kind']}={f['line']!r}" for f in s["kernel_health"][:2])
+
+
 def r1_controls(tap: Tap, outroot: Path):
     sc, kname = R1_POSITIVE
     s = run_scenario(sc, kname, True, True, R1_BUDGET_S, outroot / "r1-positive", quiet=True)
     tap.ok(s["verdict"] == "corruption" and s["injections"] > 0,
            f"R1 positive control: {kname} with injection finds lost writes within "
            f"{R1_BUDGET_S} s", f"verdict={s['verdict']} bad={s['bad_pages']} "
-           f"ttfd={s['time_to_first_detection_s']} report={s['report']}")
+           f"ttfd={s['time_to_first_detection_s']} report={s['report']}"
+           + health_note(s))
     sc, kname = R1_NEGATIVE
     s = run_scenario(sc, kname, True, True, R1_BUDGET_S, outroot / "r1-negative", quiet=True)
     tap.ok(s["verdict"] == "clean" and s["bad_pages"] == 0 and s["overlaps"] > 0,
            f"R1 negative control: {kname}, same settings, finds nothing and the window "
            f"was exercised", f"verdict={s['verdict']} bad={s['bad_pages']} "
-           f"injections={s['injections']} overlaps={s['overlaps']} report={s['report']}")
+           f"injections={s['injections']} overlaps={s['overlaps']} report={s['report']}"
+           + health_note(s))
     sc, kname = R1_POSITIVE
     s = run_scenario(sc, kname, False, False, R1_BUDGET_S, outroot / "r1-noinject", quiet=True)
     tap.info(f"R1 without injection on {kname}: {s['bad_pages']} bad pages in "
@@ -160,6 +167,7 @@ def r1_controls(tap: Tap, outroot: Path):
 
 
 R2_BUDGET_S = 20
+
 
 
 def r2_negative_controls(tap: Tap, outroot: Path):
@@ -183,7 +191,7 @@ def r2_negative(tap: Tap, outroot: Path, sc_name: str, kname: str):
            f"page and turned back faults inside the window",
            f"verdict={s['verdict']} bad={s['bad_pages']} rv_waits={site.get('rv_waits')} "
            f"rv_meetings={site.get('rv_meetings')} overlaps={s['overlaps']} "
-           f"report={s['report']}")
+           f"report={s['report']}" + health_note(s))
 
 
 def controls(tap: Tap, outroot: Path):
@@ -208,7 +216,8 @@ def buglab_controls(tap: Tap, outroot: Path):
                    + (f", {sc.oracle} {s['oracle_expected']}" if s["oracle_expected"] else ""),
                    f"verdict={s['verdict']} bad={s['bad_pages']} "
                    f"ttfd={s['time_to_first_detection_s']} injections={s['injections']} "
-                   f"overlaps={s['overlaps']} oracle={s['oracle_value']} report={s['report']}")
+                   f"overlaps={s['overlaps']} oracle={s['oracle_value']} "
+                   f"report={s['report']}" + health_note(s))
 
 
 MISSING_SYMBOL_KERNEL = "buglab-6.12-noswap"
