@@ -10,7 +10,7 @@ each step.  Under QEMU 7.2 a vCPU still executes the int3 after the last step
 a site, at rmmod.  Measured with stock Debian 6.12, no mmrace module,
 toggling the function tracer on three mm functions under mmrace-lostwrite:
 QEMU 7.2 crashed 3 of 3 guests within 5 s; QEMU 10.0 survived the whole run
-(results/README.md, "QEMU").  The same TCG, one thread for all vCPUs, does
+(results/README.md, "Guest QEMU: 7.2 against 10.0").  The same TCG, one thread for all vCPUs, does
 not race, but then an injected busy-wait stops every other vCPU, so it is
 no use for races.
 
