@@ -9,10 +9,10 @@ each step.  Under QEMU 7.2 a vCPU still executes the int3 after the last step
 (un)registration does this, at boot, when trace-cmd starts, when mmrace arms
 a site, at rmmod.  Measured with stock Debian 6.12, no mmrace module,
 toggling the function tracer on three mm functions under mmrace-lostwrite:
-QEMU 7.2 crashed 3 of 3 guests within 5 s; QEMU 10.0 survived the whole run
-(results/README.md, "Guest QEMU: 7.2 against 10.0").  The same TCG, one thread for all vCPUs, does
-not race, but then an injected busy-wait stops every other vCPU, so it is
-no use for races.
+QEMU 7.2 crashed 3 of 3 guests within 6 s; QEMU 10.0 survived 3 of 3 whole
+runs (results/README.md, "Guest QEMU: 7.2 against 10.0").  Single-threaded
+TCG is no way out: it runs one vCPU at a time, so an injected busy-wait
+would stop all the others and no race window would ever be shared.
 
 QEMU is fetched like the Debian kernels (kernels.PrivateApt): downloaded,
 unpacked into <cache>/qemu/VERSION/root, never installed.  Its libraries are
