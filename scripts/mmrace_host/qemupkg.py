@@ -12,7 +12,7 @@ toggling the function tracer on three mm functions under mmrace-lostwrite:
 QEMU 7.2 crashed 3 of 3 guests within 6 s; QEMU 10.0 survived 3 of 3 whole
 runs (results/README.md, "Guest QEMU: 7.2 against 10.0").  Single-threaded
 TCG is no way out: it runs one vCPU at a time, so an injected busy-wait
-would stop all the others and no race window would ever be shared.
+would mostly stall the other vCPUs instead of racing with them.
 
 QEMU is fetched like the Debian kernels (kernels.PrivateApt): downloaded,
 unpacked into <cache>/qemu/VERSION/root, never installed.  Its libraries are
