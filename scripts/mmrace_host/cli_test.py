@@ -169,7 +169,6 @@ def r1_controls(tap: Tap, outroot: Path):
 R2_BUDGET_S = 20
 
 
-
 def r2_negative_controls(tap: Tap, outroot: Path):
     """The fix (swapcache_prepare) is in the stock kernels: for every R2
     scenario (order 0, and 64K mTHP on 6.12) nothing may be found, and the

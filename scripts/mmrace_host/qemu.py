@@ -214,9 +214,9 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     (exit_reason 'timeout', job rc 124); default timeout_s - 25 s (none if timeout_s
     < 45 s). The host kill at timeout_s stays the backstop for a hung kernel.
     A guest that dies before its /init starts (seen under QEMU 7.2's TCG: an int3 Oops
-    while the kernel patches its own text at boot, see qemupkg.py) is booted again, up to boot_retries
-    times; the earlier console is kept as console.bootfail-N.log. Nothing of the test
-    (module, job) has run at that point.
+    while the kernel patches its own text at boot, see qemupkg.py) is booted again, up
+    to boot_retries times; the earlier console is kept as console.bootfail-N.log.
+    Nothing of the test (module, job) has run at that point.
     """
     qemu = qemupkg.get()
     outdir = Path(outdir)

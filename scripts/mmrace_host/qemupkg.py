@@ -39,9 +39,12 @@ MIN_MAJOR = 8   # 7.2 shows the stale-code crashes; 10.0 is what was measured
 
 @dataclass(frozen=True)
 class Qemu:
-    binary: Path
     version: str
     root: Path
+
+    @property
+    def binary(self) -> Path:
+        return self.root / "usr/bin/qemu-system-x86_64"
 
     def argv(self) -> list:
         """The binary and its firmware search path (its own ROMs, then SeaBIOS)."""
@@ -81,9 +84,7 @@ def get() -> Qemu:
     marker = base / "qemu.json"
     if marker.exists():
         meta = json.loads(marker.read_text())
-        root = Path(meta["root"])
-        q = Qemu(binary=root / "usr/bin/qemu-system-x86_64", version=meta["version"],
-                 root=root)
+        q = Qemu(version=meta["version"], root=Path(meta["root"]))
         if q.binary.exists():
             return q
     for t in ("apt-get", "dpkg-deb", "ldd"):
@@ -95,7 +96,7 @@ def get() -> Qemu:
     debs = apt.download(PACKAGES, version)
     root = base / re.sub(r"[^\w.+-]", "_", version) / "root"
     _unpack(debs, root)
-    q = Qemu(binary=root / "usr/bin/qemu-system-x86_64", version=version, root=root)
+    q = Qemu(version=version, root=root)
     _check(q)
     marker.write_text(json.dumps({"version": version, "root": str(root)}, indent=1) + "\n")
     for d in debs:
