@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,7 +110,10 @@ static const struct mmr_stressor lw_stressor = {
 		"page cache and reads every page back.  A page older than the last\n"
 		"stamp stored into it is a lost_write; zero_fill, foreign and corrupt\n"
 		"pages are reported too.  Threads are named mmr-writer, mmr-zapper\n"
-		"and mmr-flusher for the mmrace module's comm filter.",
+		"and mmr-flusher for the mmrace module's comm filter.\n"
+		"\n"
+		"The mapping starts on a page-table boundary, so that up to 512\n"
+		"pages are zapped in one pass, ending in one TLB flush.",
 	.options	= lw_options,
 	.threads	= lw_threads,
 	.defaults	= {
@@ -127,6 +131,41 @@ static char *lw_map(struct lostwrite *lw, void *addr, int flags)
 	if (p == MAP_FAILED)
 		mmr_fail("mmap %s: %s", lw->path, strerror(errno));
 	return p;
+}
+
+/*
+ * Map the file so that its pages start a page table: up to 512 pages (4 KiB
+ * pages, 8-byte PTEs) then sit in one table, and zap_pte_range() zaps them in
+ * one pass that ends in the one TLB flush the window is opened at.
+ *
+ * A range that crosses a PMD boundary is zapped in two passes, and then
+ * nearly every round loses the race.  During the first pass's delay,
+ * writeback reaches a page still mapped in the second table: it
+ * write-protects the page and waits for a TLB-flush IPI that the delayed CPU
+ * answers only once the delay is over, so the pages it has already cleaned
+ * reach the disk after the window has closed.  mmap() places the range
+ * anywhere (ASLR), and 64 pages cross a boundary in about 1 process in 8.
+ * Measured on Debian 6.1 before this, in 60 traced runs: 9 zapped in two
+ * passes in every round and 6 of them found nothing; all 51 others found
+ * lost writes.
+ */
+static char *lw_map_table_aligned(struct lostwrite *lw)
+{
+	size_t span = lw->pgsz / sizeof(uint64_t) * lw->pgsz;
+	char *resv, *start, *end;
+
+	resv = mmap(NULL, lw->len + span, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (resv == MAP_FAILED)
+		mmr_fail("mmap: %s", strerror(errno));
+	start = (char *)(((uintptr_t)resv + span - 1) & ~(uintptr_t)(span - 1));
+	end = resv + lw->len + span;
+	if (start > resv && munmap(resv, start - resv))
+		mmr_fail("munmap: %s", strerror(errno));
+	if (end > start + lw->len && munmap(start + lw->len,
+					    end - (start + lw->len)))
+		mmr_fail("munmap: %s", strerror(errno));
+	return lw_map(lw, start, MAP_FIXED);
 }
 
 static void lw_store(struct lostwrite *lw, unsigned long i)
@@ -266,7 +305,7 @@ static void lw_setup(struct lostwrite *lw, const struct mmr_opts *opts)
 		mmr_fail("%s: %s", lw->path, strerror(errno));
 	if (ftruncate(lw->fd, lw->len))
 		mmr_fail("%s: %s", lw->path, strerror(errno));
-	lw->map = lw_map(lw, NULL, 0);
+	lw->map = lw_map_table_aligned(lw);
 
 	lw->drop_fd = -1;
 	if (lw->drop_caches) {
