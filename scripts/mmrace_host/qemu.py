@@ -28,6 +28,7 @@ INIT_TIMEOUT_S = 180
 
 DONE_RE = re.compile(r"MMRACE-DONE rc=(-?\d+)")
 JOB_BEGIN = "MMRACE-JOB-BEGIN"
+CPU_STUCK = "MMRACE-CPU-STUCK"     # /init: a CPU fired no timer (scripts/guest/init)
 KERNEL_ALIVE = "Linux version"
 
 
@@ -95,6 +96,7 @@ class _Run:
         self.job_begin = None
         self.job_uptime = None
         self.init_seen = False
+        self.cpu_stuck = None
         self.job_timed_out = False
         self.done_rc = None
         self.lock = threading.Lock()
@@ -111,6 +113,8 @@ class _Run:
                 self.job_timed_out = True
             if line.startswith("MMRACE-INIT"):
                 self.init_seen = True
+            if line.startswith(CPU_STUCK):
+                self.cpu_stuck = line
             if self.job_begin is None and line.startswith(JOB_BEGIN):
                 self.job_begin = now
                 m = re.search(r"uptime=([\d.]+)", line)
@@ -214,9 +218,10 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     (exit_reason 'timeout', job rc 124); default timeout_s - 25 s (none if timeout_s
     < 45 s). The host kill at timeout_s stays the backstop for a hung kernel.
     A guest that dies before its /init starts (seen under QEMU 7.2's TCG: an int3 Oops
-    while the kernel patches its own text at boot, see qemupkg.py) is booted again, up
-    to boot_retries times; the earlier console is kept as console.bootfail-N.log.
-    Nothing of the test (module, job) has run at that point.
+    while the kernel patches its own text at boot, see qemupkg.py), or whose /init
+    finds a CPU that fires no timer (MMRACE-CPU-STUCK, seen once under QEMU 10.0), is
+    booted again, up to boot_retries times; the earlier console is kept as
+    console.bootfail-N.log. Nothing of the test (module, job) has run at that point.
     """
     qemu = qemupkg.get()
     outdir = Path(outdir)
@@ -260,9 +265,10 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
             kept = outdir / f"console.bootfail-{len(notes) + 1}.log"
             os.replace(console, kept)
             first = health.scan(kept.read_text(errors="replace"))[:1]
-            what = "hung" if how == "boot-hang" else "died"
-            msg = (f"guest {what} before /init "
-                   f"({first[0][1] if first else 'no kernel message'}); rebooting")
+            what = ("hung" if how == "boot-hang" else
+                    "stopped" if r.cpu_stuck else "died")
+            why = r.cpu_stuck or (first[0][1] if first else "no kernel message")
+            msg = f"guest {what} before /init ({why}); rebooting"
             progress(msg)
             notes.append(f"{msg}; console kept in {kept.name}")
             continue
@@ -295,7 +301,9 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
         reason = "done"
     else:
         reason = "crashed"
-        if not health.has_crash(findings):
+        if r.cpu_stuck:
+            findings.append(("hang", r.cpu_stuck))
+        elif not health.has_crash(findings):
             findings.append(("hang", f"QEMU exited (rc={rc}) without MMRACE-DONE"))
     return BootResult(console=console, guest_dir=guest, exit_reason=reason, job_rc=job_rc,
                       health=findings, wall_s=wall, boot_to_job_s=r.job_begin, accel=accel,
