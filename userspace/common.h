@@ -151,6 +151,13 @@ int mmr_write_file(const char *path, const char *val);
 /* Counter @name of /proc/vmstat; false if this kernel has none. */
 bool mmr_vmstat(const char *name, unsigned long *val);
 
+/*
+ * The start of @len bytes aligned to @align (a power of two, at least
+ * @pgsz) inside a PROT_NONE reservation, with a guard page or more on
+ * either side.  The caller maps over it with MAP_FIXED; exits 2 on failure.
+ */
+char *mmr_reserve_aligned(size_t len, size_t align, size_t pgsz);
+
 /* Trace markers: "mmrace: <text>" lines in the ftrace buffer, if possible. */
 void mmr_marker_open(void);
 void mmr_marker(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

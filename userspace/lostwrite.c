@@ -152,20 +152,9 @@ static char *lw_map(struct lostwrite *lw, void *addr, int flags)
 static char *lw_map_table_aligned(struct lostwrite *lw)
 {
 	size_t span = lw->pgsz / sizeof(uint64_t) * lw->pgsz;
-	char *resv, *start, *end;
 
-	resv = mmap(NULL, lw->len + span, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (resv == MAP_FAILED)
-		mmr_fail("mmap: %s", strerror(errno));
-	start = (char *)(((uintptr_t)resv + span - 1) & ~(uintptr_t)(span - 1));
-	end = resv + lw->len + span;
-	if (start > resv && munmap(resv, start - resv))
-		mmr_fail("munmap: %s", strerror(errno));
-	if (end > start + lw->len && munmap(start + lw->len,
-					    end - (start + lw->len)))
-		mmr_fail("munmap: %s", strerror(errno));
-	return lw_map(lw, start, MAP_FIXED);
+	return lw_map(lw, mmr_reserve_aligned(lw->len, span, lw->pgsz),
+		      MAP_FIXED);
 }
 
 static void lw_store(struct lostwrite *lw, unsigned long i)

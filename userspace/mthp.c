@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,16 +127,8 @@ void mmr_mthp_stats(const struct mmr_mthp *m, char *buf, size_t len)
 
 char *mmr_mthp_map(const struct mmr_mthp *m, size_t len, size_t pgsz)
 {
-	size_t span = len + 2 * m->size;
-	char *raw, *start;
+	char *start = mmr_reserve_aligned(len, m->size, pgsz);
 
-	raw = mmap(NULL, span, PROT_NONE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		mmr_fail("mmap of %zu bytes: %s", span, strerror(errno));
-	/* A guard page or more on either side: no neighbour to merge with. */
-	start = (char *)(((uintptr_t)raw + pgsz + m->size - 1) &
-			 ~(uintptr_t)(m->size - 1));
 	if (mmap(start, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
 		mmr_fail("mmap of %zu bytes: %s", len, strerror(errno));
