@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-#   make run      install what is missing, run the default scenario set
-#                 (positive and negative controls) in QEMU, print the report
-#   make check    install what is missing, run the test suite
+#   make run      scripts/run: install what is missing, run the default
+#                 scenario set (positive and negative controls) in QEMU
+#   make check    scripts/check: install what is missing, run the test suite
 #   make check-buglab
 #                 the R2/R3 controls on bug-lab kernels (builds them on
 #                 first use, on 2 cores: about 20 minutes for the first
@@ -21,20 +21,18 @@ all:
 	$(MAKE) -C userspace
 
 run:
-	@scripts/install-deps
-	@scripts/mmrace controls
+	@scripts/run
 
 check:
-	@scripts/install-deps
-	@scripts/mmrace test
+	@scripts/check
 
 check-buglab:
 	@scripts/install-deps buglab
-	@scripts/mmrace test --stage buglab
+	@/usr/bin/python3 scripts/mmrace test --stage buglab
 
 bench:
 	@scripts/install-deps
-	@scripts/mmrace bench
+	@/usr/bin/python3 scripts/mmrace bench
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

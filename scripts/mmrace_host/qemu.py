@@ -173,9 +173,15 @@ def _extract_out(disk: Path, dest: Path) -> list:
         return ["output disk empty (guest never wrote /out)"]
     try:
         with tarfile.open(disk, "r:") as tf:
+            # Regular files and directories below dest only: the checks
+            # tarfile's filter="data" makes, which Debian 12's Python
+            # 3.11.2 lacks (3.11.4+).
             members = [m for m in tf.getmembers()
-                       if not (m.name.startswith("/") or ".." in Path(m.name).parts)]
-            tf.extractall(dest, members=members, filter="data")
+                       if (m.isfile() or m.isdir()) and not
+                       (m.name.startswith("/") or ".." in Path(m.name).parts)]
+            for m in members:
+                m.mode = (m.mode | 0o600) & 0o755 if m.isfile() else 0o755
+            tf.extractall(dest, members=members)
     except (tarfile.TarError, OSError) as e:
         notes.append(f"output disk unreadable: {e}")
     return notes
