@@ -1,8 +1,9 @@
 """Subcommand registration.
 
 Each cli_* module has register(sub) that adds its parsers with
-set_defaults(func=handler); handler(args) -> exit code. Add new modules to
-MODULES (the lead adds run/list/test this way).
+set_defaults(func=handler); handler(args) -> exit code.  The commands are
+thin: the work is in pipeline.py and the stages it calls, and no cli_*
+module imports another.
 """
 
 import sys

@@ -14,9 +14,8 @@ import statistics
 import time
 from pathlib import Path
 
-from . import initramfs, qemu
-from .cli_exec import prepare
-from .cli_run import RESULTS, build_stressors
+from . import guest as guestcfg
+from . import pipeline
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "probe-cost.sh"
 
@@ -40,15 +39,15 @@ def ratios(rows: list) -> dict:
 
 
 def cmd_bench(args) -> int:
-    out = Path(args.out) if args.out else RESULTS / time.strftime("%Y%m%d-%H%M%S-bench")
-    bins = build_stressors(["mmrace-zapbench"])
-    k, base, _ = prepare(args.kernel, stressors=bins)
+    out = Path(args.out) if args.out else \
+        pipeline.RESULTS / time.strftime("%Y%m%d-%H%M%S-bench")
+    guest = guestcfg.DEFAULT.replace(accel=args.accel, cmdline="transparent_hugepage=never",
+                                     smp=1 if args.accel == "icount" else guestcfg.DEFAULT.smp)
+    k, base, _ = pipeline.prepare(args.kernel, guest, pipeline.build_stressors(["mmrace-zapbench"]))
     job = f"ROUNDS={args.rounds} SECONDS_EACH={args.seconds} sh /job/probe-cost.sh\n"
-    res = qemu.boot(k, [base, initramfs.job_cpio({"/job/run.sh": "#!/bin/sh\n" + job,
-                                                  "/job/probe-cost.sh": SCRIPT.read_text()})],
-                    cmdline_extra="transparent_hugepage=never", outdir=out,
-                    timeout_s=600 + 30 * args.rounds * args.seconds, accel=args.accel,
-                    smp=1 if args.accel == "icount" else 4)
+    res = pipeline.boot_job(k, base, {"/job/run.sh": "#!/bin/sh\n" + job,
+                                      "/job/probe-cost.sh": SCRIPT.read_text()},
+                            guest, out, 600 + 30 * args.rounds * args.seconds)
     log = res.guest_dir / "job.log"
     rows = [json.loads(line) for line in (log.read_text().splitlines() if log.is_file() else [])
             if line.startswith("{")]

@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from .cli_run import RESULTS, add_stressor_arg, run_scenario
+from . import options, pipeline, scenario
 
 
 def _totals(runs: list, key: str) -> dict:
@@ -46,6 +46,7 @@ def aggregate(runs: list) -> dict:
         "injections": sum(r["injections"] for r in runs),
         "overlaps": sum(r["overlaps"] for r in runs),
         "runs_with_overlaps": sum(1 for r in runs if r["overlaps"] > 0),
+        "runs_with_window_evidence": sum(1 for r in runs if r["window_evidence"]["met"]),
         "sites": _totals(runs, "sites"),
         "oracles": _totals(runs, "oracles"),
     }
@@ -53,11 +54,12 @@ def aggregate(runs: list) -> dict:
 
 def cmd_campaign(args) -> int:
     inject = not args.no_inject
-    tag = f"{args.scenario}-{args.kernel}-{'inject' if inject else 'noinject'}"
-    out = Path(args.out) if args.out else RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{tag}"
+    scenario.load(args.scenario)        # a bad file is an error before any boot
+    tag = f"{Path(args.scenario).stem}-{args.kernel}-{'inject' if inject else 'noinject'}"
+    out = Path(args.out) if args.out else pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{tag}"
     runs = []
     for i in range(args.repeats):
-        s = run_scenario(args.scenario, args.kernel, inject, args.until_first,
+        s = pipeline.run_scenario(args.scenario, args.kernel, inject, args.until_first,
                          args.duration, out / f"run-{i + 1:02d}", args.accel, quiet=True,
                          extra_args=args.stressor_arg)
         runs.append(s)
@@ -97,7 +99,7 @@ def register(sub):
     p.add_argument("--until-first", action="store_true")
     p.add_argument("--duration", type=float, metavar="SECONDS")
     p.add_argument("--out", metavar="DIR")
-    p.add_argument("--accel", choices=("kvm", "tcg", "auto"), default="tcg")
-    add_stressor_arg(p)
+    options.add_accel(p)
+    options.add_stressor_arg(p)
     p.set_defaults(func=cmd_campaign)
     return [p]

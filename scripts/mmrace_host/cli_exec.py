@@ -10,74 +10,16 @@ import sys
 import time
 from pathlib import Path
 
-from . import cache, health, initramfs, kernels, modbuild, qemu
+from . import cache, guest as guestcfg, health, kernels, options, pipeline
 from .tools import progress
-
-REPO = Path(__file__).resolve().parents[2]
 
 # exit codes when the job did not finish normally
 RC_TIMEOUT = 124
 RC_CRASHED = 125
 
 
-def prepare(kernel_name: str, module_src=None, with_module=True, stressors=()):
-    """(Kernel, base initramfs path, ModuleBuild or None) for a guest boot."""
-    k = kernels.fetch(kernel_name)
-    mb = None
-    if with_module:
-        src = Path(module_src) if module_src else REPO
-        if (src / "Kbuild").is_file():
-            mb = modbuild.build_module(k, src)
-            for w in mb.warnings:
-                progress(f"module warning: {w}")
-        else:
-            progress(f"no Kbuild in {src}: booting without mmrace.ko")
-    base = initramfs.build_base(k, mb.ko if mb else None, stressors)
-    return k, base, mb
-
-
-def job_script(command: str) -> str:
-    return "#!/bin/sh\n" + command.rstrip("\n") + "\n"
-
-
 def default_outdir(tag: str) -> Path:
     return cache.subdir("runs") / f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-
-
-class ConsolePrinter:
-    """on_line callback: the job's part of the console (or all of it) to stderr."""
-
-    def __init__(self, verbose: bool, quiet: bool):
-        self.verbose, self.quiet = verbose, quiet
-        self.in_job = False
-
-    def __call__(self, line: str):
-        if line.startswith(qemu.JOB_BEGIN):
-            self.in_job = True
-        show = self.verbose or self.in_job or line.startswith("mmrace-init:") \
-            or (health.PRINTK.match(line) and health.scan(line))
-        if line.startswith("MMRACE-JOB-END"):
-            self.in_job = False
-        if show and not self.quiet:
-            sys.stderr.write(f"guest| {line}\n")
-            sys.stderr.flush()
-
-
-def job_output(res: qemu.BootResult) -> str:
-    """The job's output: /out/job.log, else the job section of the console."""
-    log = res.guest_dir / "job.log"
-    if log.exists():
-        return log.read_text(errors="replace")
-    lines, inside = [], False
-    for line in res.console.read_text(errors="replace").splitlines():
-        if line.startswith(qemu.JOB_BEGIN):
-            inside = True
-            continue
-        if line.startswith("MMRACE-JOB-END"):
-            break
-        if inside and not health.PRINTK.match(line):
-            lines.append(line)
-    return "\n".join(lines) + ("\n" if lines else "")
 
 
 def cmd_exec(args) -> int:
@@ -86,18 +28,18 @@ def cmd_exec(args) -> int:
         print("mmrace exec: no command given (mmrace exec --kernel K -- 'cmd')", file=sys.stderr)
         return 2
     t0 = time.monotonic()
-    k, base, mb = prepare(args.kernel, args.module_src, not args.no_module, args.stressor)
+    guest = guestcfg.DEFAULT.replace(
+        smp=args.smp, mem=args.mem, accel=args.accel or guestcfg.DEFAULT.accel,
+        cmdline=(args.cmdline or "") + (" mmrace.nomod=1" if args.no_module else ""))
+    k, base, _ = pipeline.prepare(args.kernel, guest, args.stressor, args.module_src,
+                                  not args.no_module)
     out = Path(args.out) if args.out else default_outdir(f"exec-{k.name}")
-    cmdline = args.cmdline or ""
-    if args.no_module:
-        cmdline += " mmrace.nomod=1"
-    prep_s = time.monotonic() - t0
-    progress(f"boot {k.name} {k.release} accel={args.accel} (prep {prep_s:.1f} s), out: {out}")
-    res = qemu.boot(k, [base, initramfs.job_cpio({"/job/run.sh": job_script(command)})],
-                    cmdline_extra=cmdline, outdir=out, timeout_s=args.timeout,
-                    accel=args.accel, smp=args.smp, mem=args.mem,
-                    on_line=ConsolePrinter(args.verbose, args.quiet))
-    sys.stdout.write(job_output(res))
+    progress(f"boot {k.name} {k.release} accel={guest.accel} "
+             f"(prep {time.monotonic() - t0:.1f} s), out: {out}")
+    res = pipeline.boot_job(k, base, {"/job/run.sh": "#!/bin/sh\n" + command + "\n"},
+                            guest, out, args.timeout,
+                            pipeline.ConsolePrinter(args.verbose, args.quiet))
+    sys.stdout.write(pipeline.job_output(res))
     sys.stdout.flush()
     btj = "n/a"
     if res.boot_to_job_s is not None:
@@ -122,13 +64,12 @@ def register(sub):
                        description=__doc__)
     p.add_argument("--kernel", required=True, choices=kernels.names(), metavar="KERNEL",
                    help=" | ".join(kernels.names()))
-    p.add_argument("--accel", choices=("kvm", "tcg", "auto"), default="tcg",
-                   help="default tcg; kvm falls back to tcg if the kernel does not start")
+    options.add_accel(p)
     p.add_argument("--timeout", type=float, default=300, help="guest time-out in s (300)")
     p.add_argument("--cmdline", help="extra kernel command line")
     p.add_argument("--out", help="output dir (default: <cache>/runs/exec-...)")
-    p.add_argument("--smp", type=int, default=4)
-    p.add_argument("--mem", default="2G")
+    p.add_argument("--smp", type=int, default=guestcfg.DEFAULT.smp)
+    p.add_argument("--mem", default=guestcfg.DEFAULT.mem)
     p.add_argument("--module-src", help="tree with Kbuild + module/ (default: this repo)")
     p.add_argument("--no-module", action="store_true", help="do not load mmrace.ko")
     p.add_argument("--stressor", action="append", default=[], metavar="BIN",

@@ -2,7 +2,10 @@
 
 Only kernel printk lines are scanned (they start with a "[   12.345678]" time stamp;
 the guest boots with printk.time=1), so a job that echoes "BUG:" is not a finding.
-One finding per line, most specific kind first.
+One finding per report line, most specific kind first; a line seen again with
+the same time stamp (a job that runs dmesg onto the console) is the same
+message, not a second finding.  Tested on recorded consoles in
+scripts/tests/test_data/.
 """
 
 import re
@@ -14,7 +17,7 @@ PATTERNS = [
     ("panic", re.compile(r"Kernel panic - not syncing")),
     ("soft_lockup", re.compile(r"soft lockup - CPU#\d+ stuck|BUG: soft lockup")),
     ("rcu_stall", re.compile(r"rcu_sched self-detected stall|rcu: INFO: rcu_\w+ (?:self-)?detected stall")),
-    ("hung_task", re.compile(r"blocked for more than \d+ seconds|hung_task")),
+    ("hung_task", re.compile(r"INFO: task .* blocked for more than \d+ seconds")),
     ("oops", re.compile(r"Oops: |general protection fault|BUG: unable to handle")),
     ("bug", re.compile(r"\bBUG: |kernel BUG at ")),
     ("warning", re.compile(r"WARNING: CPU: \d+ PID: \d+|WARNING: at ")),
@@ -25,13 +28,15 @@ CRASH_KINDS = {"panic", "oops", "bug"}
 
 def scan(text: str) -> list:
     """[(kind, line)] for every kernel line matching a health pattern."""
-    out = []
+    out, seen = [], set()
     for line in text.splitlines():
-        if not PRINTK.match(line):
+        line = line.strip()
+        if not PRINTK.match(line) or line in seen:
             continue
+        seen.add(line)
         for kind, rx in PATTERNS:
             if rx.search(line):
-                out.append((kind, line.strip()))
+                out.append((kind, line))
                 break
     return out
 

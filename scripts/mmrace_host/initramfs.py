@@ -1,4 +1,4 @@
-"""Guest initramfs: a cached base archive per (kernel, module, stressors) and a small
+"""Guest initramfs: a cached base archive per (kernel, guest, module, stressors) and a small
 per-run job archive appended after it (the kernel unpacks concatenated cpio archives).
 
 Base contents:
@@ -8,38 +8,37 @@ Base contents:
                              on the host; /etc/mmrace/modules lists them in load order
   /mmrace/mmrace.ko          the module under test (optional)
   /usr/bin/<stressor>        static stressor binaries
-  /usr/bin/trace-cmd, /sbin/mke2fs (+ mkfs.ext4) and every library ldd lists
+  the guest's host tools (guest.Guest.tools(): trace-cmd, the mkfs of each file
+  system) and every library ldd lists
   /out                       empty; tarred onto the output disk at the end
 """
 
 import hashlib
 import lzma
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 from . import cache, cpio
+from .guest import Guest
 from .kernels import Kernel
 from .tools import need, progress, run
 
 GUEST_INIT = Path(__file__).resolve().parents[1] / "guest" / "init"
 
-# Kernel modules the guest needs, loaded in this order (with their dependencies).
-GUEST_MODULES = ["crc32c_generic", "ext4", "brd", "zram", "virtio_pci", "virtio_blk"]
-
-# Dynamically linked host tools shipped with their libraries: host tool -> guest paths.
-HOST_TOOLS = {
-    "trace-cmd": ["/usr/bin/trace-cmd"],
-    "mke2fs": ["/sbin/mke2fs", "/sbin/mkfs.ext4"],
+# Guest paths of a host tool where they are not /usr/bin/<tool>.
+TOOL_PATHS = {
+    "mke2fs": ["/sbin/mke2fs", "/sbin/mkfs.ext4", "/sbin/mkfs.ext2"],
+    "mkfs.xfs": ["/sbin/mkfs.xfs"],
 }
-EXTRA_HOST_FILES = ["/etc/mke2fs.conf"]
+# Configuration files a tool reads, shipped with it when the host has them.
+TOOL_FILES = {"mke2fs": ["/etc/mke2fs.conf"]}
 TRACEEVENT_PLUGINS = Path("/usr/lib/x86_64-linux-gnu/traceevent/plugins")
 
 
 # ---------------------------------------------------------------- kernel modules
 
-def module_load_order(kernel: Kernel, names=GUEST_MODULES) -> list:
+def module_load_order(kernel: Kernel, names) -> list:
     """Host paths of the modules `names` need, dependencies first, no duplicates.
 
     Built-in modules are skipped; so are unknown ones (with a progress note).
@@ -97,23 +96,22 @@ def shared_libs(binary: str) -> list:
     return libs
 
 
-def _host_tool_entries() -> list:
+def _host_tool_entries(tools) -> list:
     entries, libs = [], []
-    for tool, guest_paths in HOST_TOOLS.items():
+    for tool in tools:
         host = need(tool)
         data = Path(host).read_bytes()
-        for gp in guest_paths:
+        for gp in TOOL_PATHS.get(tool, [f"/usr/bin/{tool}"]):
             entries.append(cpio.file(gp, data, 0o755))
         libs += shared_libs(host)
+        entries += [cpio.file(f, Path(f).read_bytes())
+                    for f in TOOL_FILES.get(tool, []) if Path(f).exists()]
     if TRACEEVENT_PLUGINS.is_dir():
         for so in sorted(TRACEEVENT_PLUGINS.glob("*.so")):
             entries.append(cpio.file(str(so), so.read_bytes(), 0o755))
             libs += shared_libs(str(so))
     for lib in dict.fromkeys(libs):
         entries.append(cpio.file(lib, Path(lib).resolve().read_bytes(), 0o755))
-    for f in EXTRA_HOST_FILES:
-        if Path(f).exists():
-            entries.append(cpio.file(f, Path(f).read_bytes()))
     return entries
 
 
@@ -138,7 +136,7 @@ def _stressor_entries(stressors) -> list:
     return [cpio.file(g, Path(h).read_bytes(), 0o755) for g, h in items]
 
 
-def base_entries(kernel: Kernel, module_ko=None, stressors=(), modules=GUEST_MODULES) -> list:
+def base_entries(kernel: Kernel, guest: Guest, module_ko=None, stressors=()) -> list:
     if not GUEST_INIT.is_file():
         raise RuntimeError(f"{GUEST_INIT} missing")
     ents = {}
@@ -149,9 +147,9 @@ def base_entries(kernel: Kernel, module_ko=None, stressors=(), modules=GUEST_MOD
 
     add(_busybox_entries())
     add([cpio.directory(d) for d in ("/dev", "/proc", "/sys", "/tmp", "/run", "/mnt",
-                                     "/mnt/ext4", "/out", "/job", "/root", "/etc/mmrace")])
-    add(_host_tool_entries())
-    order = module_load_order(kernel, modules)
+                                     "/out", "/job", "/root", "/etc/mmrace")])
+    add(_host_tool_entries(guest.tools()))
+    order = module_load_order(kernel, guest.modules)
     lines = []
     for host in order:
         gp = _guest_ko_path(kernel, host)
@@ -168,13 +166,13 @@ def base_entries(kernel: Kernel, module_ko=None, stressors=(), modules=GUEST_MOD
     return list(ents.values())
 
 
-def build_base(kernel: Kernel, module_ko=None, stressors=(), modules=GUEST_MODULES) -> Path:
-    """Base initramfs for (kernel, module, stressors); cached by content hash.
+def build_base(kernel: Kernel, guest: Guest, module_ko=None, stressors=()) -> Path:
+    """Base initramfs for (kernel, guest, module, stressors); cached by content hash.
 
     stressors: iterable of host paths (installed as /usr/bin/<name>) or a dict
     guest path -> host path.
     """
-    data = cpio.archive(base_entries(kernel, module_ko, stressors, modules))
+    data = cpio.archive(base_entries(kernel, guest, module_ko, stressors))
     h = hashlib.sha256(data).hexdigest()[:24]
     d = cache.subdir("initramfs")
     out = d / f"{kernel.name}-{h}.cpio"
@@ -202,11 +200,3 @@ def job_cpio(files: dict) -> bytes:
         entries.append(cpio.file(path, data, mode))
     return cpio.archive(entries)
 
-
-def prune(keep: int = 20):
-    """Drop all but the `keep` most recently used base images."""
-    d = cache.subdir("initramfs")
-    imgs = sorted(d.glob("*.cpio"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in imgs[keep:]:
-        p.unlink(missing_ok=True)
-    shutil.rmtree(d / "tmp", ignore_errors=True)

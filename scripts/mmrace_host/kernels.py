@@ -278,8 +278,3 @@ def fetch(name: str, refresh: bool = False) -> Kernel:
         d.unlink(missing_ok=True)
     progress(f"{name}: {release} ready in {root}")
     return k
-
-
-def get(name: str) -> Kernel:
-    """Alias of fetch(): the Kernel object, fetched on first use."""
-    return fetch(name)

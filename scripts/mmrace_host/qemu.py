@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import health, qemupkg
+from .guest import Guest
 from .kernels import Kernel
 from .tools import progress
 
-BASE_CMDLINE = "console=ttyS0 panic=-1 printk.time=1 rdinit=/init"
 OUT_DISK_MB = 256
 KVM_BOOT_TIMEOUT_S = 20      # no "Linux version" line within this => KVM is stuck
 # /init starts 3-10 s after QEMU under TCG; a TCG guest now and then hangs in
@@ -28,6 +28,7 @@ INIT_TIMEOUT_S = 180
 
 DONE_RE = re.compile(r"MMRACE-DONE rc=(-?\d+)")
 JOB_BEGIN = "MMRACE-JOB-BEGIN"
+JOB_END = "MMRACE-JOB-END"
 CPU_STUCK = "MMRACE-CPU-STUCK"     # /init: a CPU fired no timer (scripts/guest/init)
 KERNEL_ALIVE = "Linux version"
 
@@ -83,6 +84,78 @@ def _make_disk(path: Path, mb: int):
         f.truncate(mb << 20)
 
 
+class Markers:
+    """What /init's console markers (scripts/guest/init) said so far.  Fed
+    line by line while the guest runs, and used on a recorded console log
+    alike (outcome())."""
+
+    def __init__(self):
+        self.kernel_alive = False
+        self.init_seen = False
+        self.cpu_stuck = None
+        self.job_begun = False
+        self.job_uptime = None
+        self.job_timed_out = False
+        self.done_rc = None
+
+    def feed(self, line: str) -> str:
+        """Update from one console line; the marker it held ('' if none)."""
+        if KERNEL_ALIVE in line and not self.kernel_alive:
+            self.kernel_alive = True
+            return KERNEL_ALIVE
+        if line.startswith("MMRACE-INIT"):
+            self.init_seen = True
+            return "MMRACE-INIT"
+        if line.startswith(CPU_STUCK):
+            self.cpu_stuck = line
+            return CPU_STUCK
+        if line.startswith(JOB_BEGIN) and not self.job_begun:
+            self.job_begun = True
+            m = re.search(r"uptime=([\d.]+)", line)
+            self.job_uptime = float(m.group(1)) if m else None
+            return JOB_BEGIN
+        if line.startswith("MMRACE-JOB-TIMEOUT"):
+            self.job_timed_out = True
+            return "MMRACE-JOB-TIMEOUT"
+        m = DONE_RE.search(line)
+        if m:
+            self.done_rc = int(m.group(1))
+            return "MMRACE-DONE"
+        return ""
+
+    @classmethod
+    def of(cls, console: str) -> "Markers":
+        m = cls()
+        for line in console.splitlines():
+            m.feed(line)
+        return m
+
+
+def outcome(console: str, host_timeout_s: float = None, job_timeout_s: float = 0,
+            qemu_rc: int = None) -> tuple:
+    """(exit reason, health findings) of a finished guest, from its console
+    log alone.  host_timeout_s: the host killed the guest after that long.
+
+    'done': /init finished the job and shipped /out (findings may still say
+    the kernel is sick); 'timeout': the host or the guest killed the job;
+    'crashed': the guest died without MMRACE-DONE."""
+    findings = health.scan(console)
+    m = Markers.of(console)
+    if host_timeout_s is not None:
+        findings.append(("hang", f"time-out after {host_timeout_s:.0f} s"))
+        return "timeout", findings
+    if m.job_timed_out:
+        findings.append(("hang", f"job killed by the guest after {job_timeout_s:.0f} s"))
+        return "timeout", findings
+    if m.done_rc is not None:
+        return "done", findings
+    if m.cpu_stuck:
+        findings.append(("hang", m.cpu_stuck))
+    elif not health.has_crash(findings):
+        findings.append(("hang", f"QEMU exited (rc={qemu_rc}) without MMRACE-DONE"))
+    return "crashed", findings
+
+
 class _Run:
     """One QEMU process: reader thread -> console log + callback, time-outs."""
 
@@ -92,36 +165,20 @@ class _Run:
         self.console = console
         self.on_line = on_line
         self.start = time.monotonic()
-        self.first_kernel_line = None
+        self.markers = Markers()
+        self.first_kernel_line = None   # host seconds from QEMU start
         self.job_begin = None
-        self.job_uptime = None
-        self.init_seen = False
-        self.cpu_stuck = None
-        self.job_timed_out = False
-        self.done_rc = None
-        self.lock = threading.Lock()
 
     def _reader(self, proc, logf):
         for raw in iter(proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             logf.write(line + "\n")
             logf.flush()
-            now = time.monotonic() - self.start
-            if self.first_kernel_line is None and KERNEL_ALIVE in line:
-                self.first_kernel_line = now
-            if line.startswith("MMRACE-JOB-TIMEOUT"):
-                self.job_timed_out = True
-            if line.startswith("MMRACE-INIT"):
-                self.init_seen = True
-            if line.startswith(CPU_STUCK):
-                self.cpu_stuck = line
-            if self.job_begin is None and line.startswith(JOB_BEGIN):
-                self.job_begin = now
-                m = re.search(r"uptime=([\d.]+)", line)
-                self.job_uptime = float(m.group(1)) if m else None
-            m = DONE_RE.search(line)
-            if m:
-                self.done_rc = int(m.group(1))
+            seen = self.markers.feed(line)
+            if seen == KERNEL_ALIVE:
+                self.first_kernel_line = time.monotonic() - self.start
+            elif seen == JOB_BEGIN:
+                self.job_begin = time.monotonic() - self.start
             if self.on_line:
                 try:
                     self.on_line(line)
@@ -143,7 +200,7 @@ class _Run:
                     if alive_timeout_s and self.first_kernel_line is None and el > alive_timeout_s:
                         how = "stuck"
                         break
-                    if not self.init_seen and el > min(init_timeout_s, timeout_s):
+                    if not self.markers.init_seen and el > min(init_timeout_s, timeout_s):
                         how = "boot-hang"
                         break
                     if el > timeout_s:
@@ -187,6 +244,20 @@ def _extract_out(disk: Path, dest: Path) -> list:
     return notes
 
 
+def job_section(console: str) -> str:
+    """The job's lines of a console log (between the job markers), kernel
+    messages left out."""
+    lines, inside = [], False
+    for line in console.splitlines():
+        if line.startswith(JOB_BEGIN):
+            inside = True
+        elif line.startswith(JOB_END):
+            break
+        elif inside and not health.PRINTK.match(line):
+            lines.append(line)
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
 # Not in the cache: runs with different MMRACE_CACHE dirs must wait too.
 LOCK = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "mmrace-guest.lock"
 
@@ -210,14 +281,14 @@ def boot(*args, **kw) -> BootResult:
         return _boot(*args, **kw)
 
 
-def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
-         timeout_s: float = 300, accel: str = "tcg", smp: int = 4, mem: str = "2G",
-         on_line=None, out_disk_mb: int = OUT_DISK_MB,
-         kvm_boot_timeout_s: float = KVM_BOOT_TIMEOUT_S, boot_retries: int = 1,
-         job_timeout_s: float = None) -> BootResult:
-    """Boot `kernel` with the concatenated initrd parts (paths or bytes).
+def _boot(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float = 300,
+          on_line=None, out_disk_mb: int = OUT_DISK_MB,
+          kvm_boot_timeout_s: float = KVM_BOOT_TIMEOUT_S, boot_retries: int = 1,
+          job_timeout_s: float = None) -> BootResult:
+    """Boot `kernel` with the concatenated initrd parts (paths or bytes) as
+    `guest` says (machine, command line, file systems: guest.py).
 
-    accel: 'tcg' | 'kvm' | 'auto' (kvm if /dev/kvm exists). A KVM guest that prints
+    guest.accel: 'tcg' | 'kvm' | 'auto' (kvm if /dev/kvm exists) | 'icount'. A KVM guest that prints
     no kernel line within kvm_boot_timeout_s is killed and rebooted under TCG.
     on_line(str) is called for every console line as it arrives.
     job_timeout_s: the guest kills the job after this long and still ships /out
@@ -238,15 +309,15 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
     console = outdir / "console.log"
     if job_timeout_s is None:
         job_timeout_s = timeout_s - 25 if timeout_s >= 45 else 0
-    cmdline = f"{BASE_CMDLINE} mmrace.job_timeout={int(job_timeout_s)} {cmdline_extra}".strip()
-
+    cmdline = guest.kernel_cmdline(job_timeout_s)
+    accel = guest.accel
     if accel == "auto":
         accel = "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
     notes = []
     while True:
         _make_disk(disk, out_disk_mb)
         argv = [*qemu.argv(), "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
-                *_accel_args(accel), "-smp", str(smp), "-m", mem,
+                *_accel_args(accel), "-smp", str(guest.smp), "-m", guest.mem, *guest.qemu_args,
                 "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
                 "-append", cmdline,
                 "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe",
@@ -266,14 +337,14 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
             os.replace(console, outdir / "console.kvm.log")
             accel = "tcg"
             continue
-        if how in ("exited", "boot-hang") and not r.init_seen and boot_retries > 0:
+        if how in ("exited", "boot-hang") and not r.markers.init_seen and boot_retries > 0:
             boot_retries -= 1
             kept = outdir / f"console.bootfail-{len(notes) + 1}.log"
             os.replace(console, kept)
             first = health.scan(kept.read_text(errors="replace"))[:1]
             what = ("hung" if how == "boot-hang" else
-                    "stopped" if r.cpu_stuck else "died")
-            why = r.cpu_stuck or (first[0][1] if first else "no kernel message")
+                    "stopped" if r.markers.cpu_stuck else "died")
+            why = r.markers.cpu_stuck or (first[0][1] if first else "no kernel message")
             msg = f"guest {what} before /init ({why}); rebooting"
             progress(msg)
             notes.append(f"{msg}; console kept in {kept.name}")
@@ -295,23 +366,9 @@ def _boot(kernel: Kernel, initrd_parts, cmdline_extra: str = "", outdir=None,
         except ValueError:
             notes.append(f"bad /out/status: {status.read_text()[:40]!r}")
 
-    text = console.read_text(errors="replace")
-    findings = health.scan(text)
-    if how == "timeout":
-        reason = "timeout"
-        findings.append(("hang", f"time-out after {timeout_s:.0f} s"))
-    elif r.job_timed_out:
-        reason = "timeout"
-        findings.append(("hang", f"job killed by the guest after {job_timeout_s:.0f} s"))
-    elif r.done_rc is not None:
-        reason = "done"
-    else:
-        reason = "crashed"
-        if r.cpu_stuck:
-            findings.append(("hang", r.cpu_stuck))
-        elif not health.has_crash(findings):
-            findings.append(("hang", f"QEMU exited (rc={rc}) without MMRACE-DONE"))
+    reason, findings = outcome(console.read_text(errors="replace"),
+                               timeout_s if how == "timeout" else None, job_timeout_s, rc)
     return BootResult(console=console, guest_dir=guest, exit_reason=reason, job_rc=job_rc,
                       health=findings, wall_s=wall, boot_to_job_s=r.job_begin, accel=accel,
-                      kernel_up_s=r.first_kernel_line, guest_job_uptime_s=r.job_uptime,
+                      kernel_up_s=r.first_kernel_line, guest_job_uptime_s=r.markers.job_uptime,
                       qemu_rc=rc, cmdline=cmdline, notes=notes)

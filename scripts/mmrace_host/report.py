@@ -11,7 +11,8 @@ from pathlib import Path
 
 from . import health
 
-EXIT = {"clean": 0, "corruption": 1, "error": 2, "kernel-health": 3}
+# "inconclusive": clean, but the scenario's window evidence was not met.
+EXIT = {"clean": 0, "corruption": 1, "error": 2, "kernel-health": 3, "inconclusive": 4}
 TRACE_HEAD, TRACE_TAIL, TRACE_AFTER = 20, 40, 5
 BAD_MARK = re.compile(r"mmrace: bad page")
 ROUND_START = re.compile(r"mmrace: round \d+ start")
@@ -65,13 +66,31 @@ def _read(path: Path, default=None):
         return default
 
 
-def verdict(stress: dict, findings: list) -> str:
-    """kernel-health beats corruption (both are recorded); no stressor result is an error."""
+def verdict(stress: dict, findings: list, evidence_met: bool) -> str:
+    """kernel-health beats corruption (both are recorded); no stressor result
+    is an error; clean counts only where the competing path reached the window."""
     if findings:
         return "kernel-health"
     if stress is None:
         return "error"
-    return "corruption" if stress.get("bad_pages", 0) > 0 else "clean"
+    if stress.get("bad_pages", 0) > 0:
+        return "corruption"
+    return "clean" if evidence_met else "inconclusive"
+
+
+def evidence_counters(site_stats: dict, oracles: dict) -> dict:
+    """Every name an evidence rule can use (scenario.Evidence), with its value."""
+    c = {"overlaps": sum(x.get("overlaps", 0) for x in site_stats.values()),
+         "injections": sum(x.get("injected", 0) for x in site_stats.values())}
+    for name, counters in (*site_stats.items(), *oracles.items()):
+        c.update({f"{name}.{k}": v for k, v in counters.items()})
+    return c
+
+
+def window_evidence(ev, counters: dict) -> dict:
+    return {"rule": ev.rule, "value": ev.value(counters),
+            "values": {n: counters.get(n) for n, _, _ in ev.terms},
+            "met": ev.met(counters)}
 
 
 def oracle_value(sc, oracles: dict):
@@ -98,7 +117,9 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     site_stats = {s: stats.get(s, {}) for s in sc.sites}
     findings = [f for f in res.health if f[0] != "warning"]
     oracles = parse_stats(_read(guest / "oracles.txt", ""))
-    v = verdict(stress, findings)
+    evidence = window_evidence(sc.evidence_for(kernel.name),
+                               evidence_counters(site_stats, oracles))
+    v = verdict(stress, findings, evidence["met"])
     s = stress or {}
     return {
         "scenario": sc.name,
@@ -116,6 +137,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "stress_seconds": s.get("stress_seconds"),
         "injections": sum(c.get("injected", 0) for c in site_stats.values()),
         "overlaps": sum(c.get("overlaps", 0) for c in site_stats.values()),
+        "window_evidence": evidence,
         "sites": site_stats,
         "oracles": oracles,
         "oracle": sc.oracle or None,
@@ -159,6 +181,9 @@ def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
         f"| classes | {_fmt(s['classes'])} |",
         f"| injections | {s['injections']} |",
         f"| overlaps (competing path inside a delay) | {s['overlaps']} |",
+        f"| window evidence `{s['window_evidence']['rule']}` | "
+        f"{'met' if s['window_evidence']['met'] else 'NOT met'} "
+        f"({', '.join(f'{k}={v}' for k, v in s['window_evidence']['values'].items())}) |",
         f"| oracle {_fmt(s['oracle'])} | {_fmt(s['oracle_value'])} "
         f"(expected: {_fmt(s['oracle_expected'])}) |",
         f"| kernel health | {health.summary([(f['kind'], '') for f in s['kernel_health']])} |",

@@ -6,16 +6,42 @@ on each kernel.  job_script() turns it into the guest's /job/run.sh.
 """
 
 import dataclasses
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import guest as guestcfg
+from . import kernels, module_names
 from .tools import ToolError
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 VERDICTS = ("clean", "corruption", "kernel-health")
 TARGET = "@target"          # knob value: inode number of target_file
+SUMS = ("overlaps", "injections")   # evidence names summed over the scenario's sites
+_COMPARISON = re.compile(r"^\s*([\w.]+)\s*(>=|>)\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """That the competing path reached the window: comparisons that must all
+    hold, e.g. "overlaps > 0" or "unmap_incomplete.large_unmaps > 0 and
+    try_to_unmap_one.entry.rv_meetings > 0".  A clean run without it is
+    inconclusive: nothing raced, so nothing was shown."""
+    rule: str
+    terms: tuple            # ((name, op, n), ...)
+
+    def value(self, counters: dict):
+        """The first term's value (what reports show), None if unknown."""
+        return counters.get(self.terms[0][0])
+
+    def met(self, counters: dict) -> bool:
+        for name, op, n in self.terms:
+            v = counters.get(name)
+            if v is None or not (v >= n if op == ">=" else v > n):
+                return False
+        return True
 
 
 @dataclass
@@ -23,12 +49,14 @@ class Scenario:
     name: str
     description: str
     race: str
-    cmdline: str
     stressor: str
     args: list
     duration: float
     sites: dict                     # site name -> {knob: value}
     expect: dict                    # kernel name -> verdict
+    evidence: dict                  # "default" or kernel name -> Evidence
+    guest: guestcfg.Guest = guestcfg.DEFAULT
+    path: Path = None
     target_file: str = ""
     trace_events: list = field(default_factory=list)
     oracle: str = ""                # "<oracle>.<counter>" reported beside the verdict
@@ -39,42 +67,141 @@ class Scenario:
         stressor takes the last value of an option, so they override."""
         return dataclasses.replace(self, args=[*self.args, *extra])
 
+    def evidence_for(self, kernel: str) -> Evidence:
+        return self.evidence.get(kernel) or self.evidence["default"]
+
+
+# key -> (type, required)
+KEYS = {
+    "description": (str, True), "race": (str, True), "stressor": (str, True),
+    "cmdline": (str, False), "args": (list, False), "duration": ((int, float), False),
+    "target_file": (str, False), "trace_events": (list, False), "oracle": (str, False),
+    "sites": (dict, True), "expect": (dict, False), "expect_oracle": (dict, False),
+    "evidence": (dict, True), "guest": (dict, False),
+}
+
 
 def names() -> list:
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
 
 
-def load(name: str) -> Scenario:
-    path = SCENARIO_DIR / f"{name}.toml"
+def resolve(spec: str) -> Path:
+    """A scenario's file: a path (has a '/' or ends in .toml) or a name in
+    scripts/scenarios/."""
+    if "/" in spec or spec.endswith(".toml"):
+        path = Path(spec)
+        if not path.is_file():
+            raise ToolError(f"scenario file '{spec}' not found")
+        return path.resolve()
+    path = SCENARIO_DIR / f"{spec}.toml"
     if not path.is_file():
-        raise ToolError(f"unknown scenario '{name}' (known: {', '.join(names())})")
+        raise ToolError(f"unknown scenario '{spec}' (known: {', '.join(names())}; "
+                        f"or give a path to a .toml file)")
+    return path
+
+
+def _evidence_names(sites) -> set:
+    mn = module_names.names()
+    return ({*SUMS} | {f"{s}.{c}" for s in sites for c in mn.counters}
+            | {f"{o}.{c}" for o, cs in mn.oracles.items() for c in cs})
+
+
+def parse_evidence(rule, sites, where: str) -> Evidence:
+    if not isinstance(rule, str) or not rule.strip():
+        raise ToolError(f"{where}: an evidence rule is a string like 'overlaps > 0'")
+    known = _evidence_names(sites)
+    terms = []
+    for part in rule.split(" and "):
+        m = _COMPARISON.match(part)
+        if not m:
+            raise ToolError(f"{where}: bad evidence term '{part.strip()}' "
+                            f"(NAME > N or NAME >= N, joined by ' and ')")
+        if m.group(1) not in known:
+            raise ToolError(f"{where}: unknown evidence counter '{m.group(1)}' (one of "
+                            f"{', '.join(sorted(known))})")
+        terms.append((m.group(1), m.group(2), int(m.group(3))))
+    return Evidence(rule.strip(), tuple(terms))
+
+
+def _check(d: dict, where: str):
+    """Everything in the file, before any guest boots."""
+    for k, v in d.items():
+        if k not in KEYS:
+            raise ToolError(f"{where}: unknown key '{k}' (known: {', '.join(KEYS)})")
+        if not isinstance(v, KEYS[k][0]):
+            raise ToolError(f"{where}: '{k}' has the wrong type")
+    missing = [k for k, (_, req) in KEYS.items() if req and k not in d]
+    if missing:
+        raise ToolError(f"{where}: missing key '{missing[0]}'")
+    for k, v in d.get("guest", {}).items():
+        if k not in guestcfg.FIELDS:
+            raise ToolError(f"{where}: [guest] unknown key '{k}' "
+                            f"(known: {', '.join(guestcfg.FIELDS)})")
+        if not isinstance(v, guestcfg.FIELDS[k]):
+            raise ToolError(f"{where}: [guest] '{k}' has the wrong type")
+    for fs in d.get("guest", {}).get("filesystems", []):
+        why = guestcfg.check_filesystem(str(fs))
+        if why:
+            raise ToolError(f"{where}: [guest] {why}")
+    mn = module_names.names()
+    for site, knobs in d["sites"].items():
+        if site not in mn.sites:
+            raise ToolError(f"{where}: unknown site '{site}' (known: {', '.join(mn.sites)})")
+        if not isinstance(knobs, dict):
+            raise ToolError(f"{where}: [sites.\"{site}\"] must be a table of knobs")
+        for knob in knobs:
+            if knob == "enable":
+                raise ToolError(f"{where}: {site}: 'enable' is set by mmrace run "
+                                f"(--no-inject leaves it 0)")
+            if knob not in mn.sites[site]:
+                raise ToolError(f"{where}: {site}: unknown knob '{knob}' (this site has: "
+                                f"{', '.join(sorted(mn.sites[site] - {'enable'}))})")
+    known_k = set(kernels.names())
+    for table in ("expect", "expect_oracle", "evidence"):
+        for k in d.get(table, {}):
+            if k not in known_k and not (table == "evidence" and k == "default"):
+                raise ToolError(f"{where}: [{table}] names unknown kernel '{k}' "
+                                f"(known: {', '.join(sorted(known_k))})")
+    if "default" not in d["evidence"]:
+        raise ToolError(f"{where}: [evidence] needs a 'default' rule")
+    bad = {k: v for k, v in d.get("expect", {}).items() if v not in VERDICTS}
+    if bad:
+        raise ToolError(f"{where}: bad expected verdict {bad} (one of {', '.join(VERDICTS)})")
+    oracle, eo = d.get("oracle", ""), d.get("expect_oracle", {})
+    if oracle:
+        o, _, c = oracle.partition(".")
+        if c not in mn.oracles.get(o, ()):
+            raise ToolError(f"{where}: unknown oracle counter '{oracle}' (known: " + ", ".join(
+                f"{n}.{x}" for n, cs in mn.oracles.items() for x in cs) + ")")
+    if eo and (not oracle or any(v not in ("zero", "nonzero") for v in eo.values())):
+        raise ToolError(f"{where}: expect_oracle needs oracle = '<oracle>.<counter>' "
+                        f"and values zero or nonzero")
+    if any(v == TARGET for knobs in d["sites"].values() for v in knobs.values()) \
+            and not d.get("target_file"):
+        raise ToolError(f"{where}: a knob uses {TARGET} but target_file is not set")
+
+
+def load(spec: str) -> Scenario:
+    """A scenario by name or path, checked as a whole; ToolError if bad."""
+    path = resolve(spec)
     try:
         d = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ToolError(f"{path}: {e}") from None
-    try:
-        sc = Scenario(name=name, description=d["description"], race=d["race"],
-                      cmdline=d.get("cmdline", ""), stressor=d["stressor"],
-                      args=[str(a) for a in d.get("args", [])],
-                      duration=float(d.get("duration", 20)),
-                      sites=d.get("sites", {}), expect=d.get("expect", {}),
-                      target_file=d.get("target_file", ""),
-                      trace_events=d.get("trace_events", []),
-                      oracle=d.get("oracle", ""),
-                      expect_oracle=d.get("expect_oracle", {}))
-    except KeyError as e:
-        raise ToolError(f"{path}: missing key {e}") from None
-    bad = {k: v for k, v in sc.expect.items() if v not in VERDICTS}
-    if bad:
-        raise ToolError(f"{path}: bad expected verdict {bad} (one of {', '.join(VERDICTS)})")
-    if sc.expect_oracle and (not sc.oracle or "." not in sc.oracle or any(
-            v not in ("zero", "nonzero") for v in sc.expect_oracle.values())):
-        raise ToolError(f"{path}: expect_oracle needs oracle = '<oracle>.<counter>' "
-                        f"and values zero or nonzero")
-    if any(v == TARGET for knobs in sc.sites.values() for v in knobs.values()) \
-            and not sc.target_file:
-        raise ToolError(f"{path}: a knob uses {TARGET} but target_file is not set")
-    return sc
+    _check(d, str(path))
+    sites = d["sites"]
+    return Scenario(name=path.stem, description=d["description"], race=d["race"],
+                    stressor=d["stressor"],
+                    args=[str(a) for a in d.get("args", [])],
+                    duration=float(d.get("duration", 20)), sites=sites,
+                    expect=d.get("expect", {}),
+                    evidence={k: parse_evidence(v, sites, f"{path}: [evidence] {k}")
+                              for k, v in d["evidence"].items()},
+                    guest=guestcfg.from_table(d.get("guest", {}).copy()).replace(
+                        cmdline=d.get("cmdline", "")),
+                    path=path, target_file=d.get("target_file", ""),
+                    trace_events=d.get("trace_events", []), oracle=d.get("oracle", ""),
+                    expect_oracle=d.get("expect_oracle", {}))
 
 
 def _knob_value(v) -> str:
@@ -90,7 +217,7 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
     q = shlex.quote
     lines = [
         "#!/bin/sh",
-        f"# generated by mmrace from scripts/scenarios/{sc.name}.toml",
+        f"# generated by mmrace from {sc.path.name if sc.path else sc.name}",
         "D=/sys/kernel/debug/mmrace",
         "T=/sys/kernel/tracing",
         'say() { echo "mmrace-job: $*"; }',

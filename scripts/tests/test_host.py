@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmrace_host import cli_campaign, qemupkg, report, scenario  # noqa: E402
+from mmrace_host import cli_campaign, module_names, qemupkg, report, scenario  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 
@@ -23,6 +23,85 @@ class ScenarioTest(unittest.TestCase):
     def test_unknown_scenario(self):
         with self.assertRaisesRegex(ToolError, "unknown scenario 'nope'"):
             scenario.load("nope")
+        with self.assertRaisesRegex(ToolError, "scenario file './nope.toml' not found"):
+            scenario.load("./nope.toml")
+
+    def test_every_clean_expectation_has_window_evidence(self):
+        for n in scenario.names():
+            sc = scenario.load(n)
+            for k in sc.expect:
+                self.assertTrue(sc.evidence_for(k).terms, (n, k))
+
+
+ZAP = scenario.SCENARIO_DIR / "zap-lostwrite.toml"
+
+
+class ScenarioCheckTest(unittest.TestCase):
+    """A scenario file is checked as a whole before any guest boots."""
+
+    def load_edited(self, old, new):
+        text = ZAP.read_text()
+        self.assertIn(old, text)
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "my.toml"
+            path.write_text(text.replace(old, new, 1))
+            return scenario.load(str(path))
+
+    def test_by_path(self):
+        sc = self.load_edited("duration = 20", "duration = 5")
+        self.assertEqual((sc.name, sc.duration), ("my", 5.0))
+
+    def test_misspelled_knob(self):
+        with self.assertRaisesRegex(ToolError, r"my.toml: zap_pte_range.before_flush: "
+                                    r"unknown knob 'delay_usec' \(this site has: comm, "):
+            self.load_edited("delay_us = 3000", "delay_usec = 3000")
+
+    def test_knob_the_site_cannot_evaluate(self):
+        with self.assertRaisesRegex(ToolError, "unknown knob 'min_order'"):
+            self.load_edited("delay_us = 3000", "delay_us = 3000\nmin_order = 4")
+
+    def test_unknown_site_key_and_kernel(self):
+        with self.assertRaisesRegex(ToolError, "unknown site 'zap_pte_range.before_flsh'"):
+            self.load_edited('"zap_pte_range.before_flush"]', '"zap_pte_range.before_flsh"]')
+        with self.assertRaisesRegex(ToolError, "unknown key 'duraton'"):
+            self.load_edited("duration = 20", "duraton = 20")
+        with self.assertRaisesRegex(ToolError, r"\[expect\] names unknown kernel 'debian-6.2'"):
+            self.load_edited('"debian-6.12" = "clean"', '"debian-6.2" = "clean"')
+
+    def test_evidence_rules(self):
+        sc = self.load_edited('default = "overlaps > 0"', 'default = "overlaps > 0 and '
+                              'zap_pte_range.before_flush.injected >= 2"')
+        ev = sc.evidence_for("debian-6.12")
+        self.assertTrue(ev.met({"overlaps": 1, "zap_pte_range.before_flush.injected": 2}))
+        self.assertFalse(ev.met({"overlaps": 1, "zap_pte_range.before_flush.injected": 1}))
+        self.assertFalse(ev.met({}))
+        with self.assertRaisesRegex(ToolError, "unknown evidence counter 'overlap'"):
+            self.load_edited('default = "overlaps > 0"', 'default = "overlap > 0"')
+        with self.assertRaisesRegex(ToolError, "bad evidence term 'overlaps != 0'"):
+            self.load_edited('default = "overlaps > 0"', 'default = "overlaps != 0"')
+        with self.assertRaisesRegex(ToolError, r"\[evidence\] needs a 'default' rule"):
+            self.load_edited('default = "overlaps > 0"', '"debian-6.1" = "overlaps > 0"')
+
+    def test_guest_table(self):
+        sc = self.load_edited("[evidence]", '[guest]\nmem = "4G"\nfilesystems = '
+                              '["/dev/ram0:xfs:/mnt/xfs"]\n\n[evidence]')
+        self.assertEqual((sc.guest.mem, sc.guest.smp), ("4G", 4))
+        self.assertEqual(sc.guest.tools(), ("trace-cmd", "mkfs.xfs"))
+        self.assertIn("mmrace.fs=/dev/ram0:xfs:/mnt/xfs", sc.guest.kernel_cmdline(0))
+        self.assertIn("transparent_hugepage=never", sc.guest.kernel_cmdline(0))
+        with self.assertRaisesRegex(ToolError, r"\[guest\] unknown key 'memory'"):
+            self.load_edited("[evidence]", '[guest]\nmemory = "4G"\n\n[evidence]')
+        with self.assertRaisesRegex(ToolError, "file system type 'zfs' unknown"):
+            self.load_edited("[evidence]", '[guest]\nfilesystems = ["/dev/vdb:zfs:/mnt"]'
+                             '\n\n[evidence]')
+
+    def test_module_names_come_from_the_module(self):
+        mn = module_names.names()
+        self.assertIn("ino", mn.sites["zap_pte_range.before_flush"])
+        self.assertNotIn("rendezvous_us", mn.sites["zap_pte_range.before_flush"])
+        self.assertIn("rendezvous_us", mn.sites["do_swap_page.after_read"])
+        self.assertIn("rv_meetings", mn.counters)
+        self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped"))
 
     def test_job_script_inject_sets_knobs_then_enables(self):
         sc = scenario.load("zap-lostwrite")
@@ -53,12 +132,43 @@ def _res(health=()):
 
 class VerdictTest(unittest.TestCase):
     def test_verdicts(self):
-        self.assertEqual(report.verdict({"bad_pages": 0}, []), "clean")
-        self.assertEqual(report.verdict({"bad_pages": 3}, []), "corruption")
-        self.assertEqual(report.verdict(None, []), "error")
+        self.assertEqual(report.verdict({"bad_pages": 0}, [], True), "clean")
+        self.assertEqual(report.verdict({"bad_pages": 3}, [], False), "corruption")
+        self.assertEqual(report.verdict(None, [], True), "error")
         # kernel-health wins over corruption
-        self.assertEqual(report.verdict({"bad_pages": 3}, [("oops", "x")]), "kernel-health")
+        self.assertEqual(report.verdict({"bad_pages": 3}, [("oops", "x")], True),
+                         "kernel-health")
         self.assertEqual(report.EXIT["kernel-health"], 3)
+        # clean without window evidence proves nothing
+        self.assertEqual(report.verdict({"bad_pages": 0}, [], False), "inconclusive")
+        self.assertEqual(report.EXIT["inconclusive"], 4)
+
+    def test_clean_without_overlaps_is_inconclusive(self):
+        sc = scenario.load("zap-lostwrite")
+        with tempfile.TemporaryDirectory() as d:
+            g = Path(d)
+            (g / "stressor.json").write_text('{"bad_pages":0,"rounds":9}')
+            (g / "stats.txt").write_text(
+                "zap_pte_range.before_flush hits=10 matched=0 injected=0 delayed_ns=0 "
+                "throttled=0 overlaps=0\n")
+            s = report.summarize(sc, SimpleNamespace(name="debian-6.12"), False, _res(), g)
+            self.assertEqual(s["verdict"], "inconclusive")
+            self.assertEqual(s["window_evidence"], {"rule": "overlaps > 0", "value": 0,
+                                                    "values": {"overlaps": 0}, "met": False})
+
+    def test_oracle_counters_as_evidence(self):
+        sc = scenario.load("large-folio-pageout")
+        with tempfile.TemporaryDirectory() as d:
+            g = Path(d)
+            (g / "stressor.json").write_text('{"bad_pages":0}')
+            (g / "stats.txt").write_text("try_to_unmap_one.entry rv_meetings=759\n")
+            (g / "oracles.txt").write_text(
+                "unmap_incomplete large_unmaps=1035 still_mapped=0\n")
+            s = report.summarize(sc, SimpleNamespace(name="debian-6.12"), True, _res(), g)
+            self.assertEqual((s["verdict"], s["window_evidence"]["met"]), ("clean", True))
+            self.assertEqual(s["window_evidence"]["values"],
+                             {"unmap_incomplete.large_unmaps": 1035,
+                              "try_to_unmap_one.entry.rv_meetings": 759})
 
     def test_summary_and_report(self):
         sc = scenario.load("zap-lostwrite")
@@ -110,6 +220,7 @@ class CampaignTest(unittest.TestCase):
     def test_aggregate(self):
         runs = [{"time_to_first_detection_s": t, "bad_pages": b, "stress_seconds": 10,
                  "verdict": "corruption" if b else "clean", "injections": 2, "overlaps": 1,
+                 "window_evidence": {"met": True},
                  "sites": {"s": {"rv_meetings": b}},
                  "oracles": {"unmap_incomplete": {"still_mapped": b, "large_unmaps": 10}}}
                 for t, b in ((1.0, 3), (3.0, 1), (None, 0))]
