@@ -27,7 +27,7 @@ _COMPARISON = re.compile(r"^\s*([\w.]+)\s*(>=|>)\s*(\d+)\s*$")
 class Evidence:
     """That the competing path reached the window: comparisons that must all
     hold, e.g. "overlaps > 0" or "unmap_incomplete.large_unmaps > 0 and
-    try_to_unmap_one.entry.rv_meetings > 0".  A clean run without it is
+    change_pte_range.after_clear.rv_meetings > 0".  A clean run without it is
     inconclusive: nothing raced, so nothing was shown."""
     rule: str
     terms: tuple            # ((name, op, n), ...)
