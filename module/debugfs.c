@@ -7,12 +7,17 @@
  *     <site>/enable delay_us delay_max_us probability interval times
  *            comm tgid                                   (read-write)
  *            ino min_order anon rendezvous_us    (where the site can use them)
- *            hits matched injected delayed_ns throttled overlaps
- *            rv_waits rv_meetings rv_timeouts            (read-only)
+ *            hits matched injected ... (mmrace_counter_names, read-only)
  *
- * A write is parsed into a copy of the site's configuration, validated as a
- * whole and only then published (RCU), so a bad value returns -EINVAL and
- * changes nothing.  Everything is root-only (0600).
+ * Every knob is one row of knobs[]: its field in struct mmrace_cfg, how
+ * its value parses and its range.  A write is parsed into a copy of the
+ * site's configuration, validated as a whole (cfg_valid()) and only then
+ * published (RCU), so a bad value returns -EINVAL and changes nothing.  A
+ * value is one write(2) at offset 0 of an open file: a second write, or
+ * one at another offset, is refused, so a value written in pieces is
+ * never taken for two values.  A read formats the value once, at offset 0,
+ * and later reads of the same open file continue from that text, as
+ * simple_attr files do.  Numbers are decimal.  Everything is root-only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -20,6 +25,8 @@
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -41,217 +48,218 @@ const char *const mmrace_counter_names[MMRACE_NR_COUNTERS] = {
 	[MMRACE_RV_WAITS]	= "rv_waits",
 	[MMRACE_RV_MEETINGS]	= "rv_meetings",
 	[MMRACE_RV_TIMEOUTS]	= "rv_timeouts",
+	[MMRACE_RV_BUSY]	= "rv_busy",
+	[MMRACE_IRQS_OFF]	= "irqs_off",
 };
 
 static struct dentry *mmrace_dir;
 
+/* ---- value files: format once per open, one write at offset 0 ----------- */
+
+struct value_buf {
+	size_t len;
+	char text[KNOB_BUF];
+};
+
+static int value_open(struct inode *inode, struct file *file)
+{
+	file->private_data = kzalloc(sizeof(struct value_buf), GFP_KERNEL);
+	return file->private_data ? 0 : -ENOMEM;
+}
+
+static int value_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+/* @format fills the buffer; called for a read at offset 0 only. */
+static ssize_t value_read(struct file *file, char __user *ubuf, size_t len,
+			  loff_t *ppos, int (*format)(struct inode *, char *))
+{
+	struct value_buf *vb = file->private_data;
+
+	if (!*ppos)
+		vb->len = format(file_inode(file), vb->text);
+	return simple_read_from_buffer(ubuf, len, ppos, vb->text, vb->len);
+}
+
+/*
+ * The value of a write: all of it in one write(2) at offset 0, no NUL
+ * inside, trimmed.  Moves the offset so that a second write is refused.
+ */
+static int value_get(char *buf, const char __user *ubuf, size_t len,
+		     loff_t *ppos)
+{
+	if (*ppos || len >= KNOB_BUF)
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (strlen(buf) != len)
+		return -EINVAL;
+	*ppos = len;
+	strim(buf);
+	return 0;
+}
+
 /* ---- per-site knobs ---------------------------------------------------- */
 
-static int delay_range_ok(const struct mmrace_cfg *cfg)
-{
-	if (cfg->delay_us > mmrace_max_delay_us ||
-	    cfg->delay_max_us > mmrace_max_delay_us)
-		return -EINVAL;
-	if (cfg->delay_max_us && cfg->delay_max_us < cfg->delay_us)
-		return -EINVAL;
-	return 0;
-}
-
-/* exactly "0" or "1": kstrtobool() would take "yes-please" for yes */
-static int store_enable(struct mmrace_cfg *cfg, const char *val)
-{
-	if (strcmp(val, "0") && strcmp(val, "1"))
-		return -EINVAL;
-	cfg->enable = val[0] == '1';
-	return 0;
-}
-
-static int store_delay_us(struct mmrace_cfg *cfg, const char *val)
-{
-	return kstrtou32(val, 0, &cfg->delay_us) ?: delay_range_ok(cfg);
-}
-
-static int store_delay_max_us(struct mmrace_cfg *cfg, const char *val)
-{
-	return kstrtou32(val, 0, &cfg->delay_max_us) ?: delay_range_ok(cfg);
-}
-
-static int store_probability(struct mmrace_cfg *cfg, const char *val)
-{
-	if (kstrtou32(val, 0, &cfg->probability) || cfg->probability > 100)
-		return -EINVAL;
-	return 0;
-}
-
-static int store_interval(struct mmrace_cfg *cfg, const char *val)
-{
-	if (kstrtou32(val, 0, &cfg->interval) || !cfg->interval)
-		return -EINVAL;
-	return 0;
-}
-
-static int store_times(struct mmrace_cfg *cfg, const char *val)
-{
-	if (kstrtoint(val, 0, &cfg->times) || cfg->times < -1)
-		return -EINVAL;
-	return 0;
-}
-
-/* "" clears the filter; a name longer than a task's comm never matches */
-static int store_comm(struct mmrace_cfg *cfg, const char *val)
-{
-	if (strlen(val) >= TASK_COMM_LEN)
-		return -EINVAL;
-	strscpy(cfg->comm, val, TASK_COMM_LEN);
-	return 0;
-}
-
-/* "none", "*" (every task) or a tgid */
-static int store_tgid(struct mmrace_cfg *cfg, const char *val)
-{
-	if (!strcmp(val, "none")) {
-		cfg->tgid = MMRACE_TGID_NONE;
-		return 0;
-	}
-	if (!strcmp(val, "*")) {
-		cfg->tgid = MMRACE_TGID_ANY;
-		return 0;
-	}
-	if (kstrtoint(val, 10, &cfg->tgid) || cfg->tgid <= 0)
-		return -EINVAL;
-	return 0;
-}
-
-static int store_ino(struct mmrace_cfg *cfg, const char *val)
-{
-	return kstrtoul(val, 0, &cfg->ino);
-}
-
-static int store_min_order(struct mmrace_cfg *cfg, const char *val)
-{
-	if (kstrtou32(val, 0, &cfg->min_order) || cfg->min_order > 20)
-		return -EINVAL;
-	return 0;
-}
-
-static const char *const anon_names[] = { "file", "anon" };
-
-/* "any", "anon" or "file" */
-static int store_anon(struct mmrace_cfg *cfg, const char *val)
-{
-	if (!strcmp(val, "any")) {
-		cfg->anon = MMRACE_ANY;
-		return 0;
-	}
-	cfg->anon = match_string(anon_names, ARRAY_SIZE(anon_names), val);
-	return cfg->anon < 0 ? -EINVAL : 0;
-}
-
-static int store_rendezvous_us(struct mmrace_cfg *cfg, const char *val)
-{
-	if (kstrtou32(val, 0, &cfg->rendezvous_us) ||
-	    cfg->rendezvous_us > mmrace_max_delay_us)
-		return -EINVAL;
-	return 0;
-}
-
-static int show_enable(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%d\n", c->enable);
-}
-
-static int show_delay_us(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->delay_us);
-}
-
-static int show_delay_max_us(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->delay_max_us);
-}
-
-static int show_probability(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->probability);
-}
-
-static int show_interval(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->interval);
-}
-
-static int show_times(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%d\n", c->times);
-}
-
-static int show_comm(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%s\n", c->comm);
-}
-
-static int show_tgid(const struct mmrace_cfg *c, char *b)
-{
-	if (c->tgid == MMRACE_TGID_NONE)
-		return sprintf(b, "none\n");
-	if (c->tgid == MMRACE_TGID_ANY)
-		return sprintf(b, "*\n");
-	return sprintf(b, "%d\n", c->tgid);
-}
-
-static int show_ino(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%lu\n", c->ino);
-}
-
-static int show_min_order(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->min_order);
-}
-
-static int show_anon(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%s\n",
-		       c->anon == MMRACE_ANY ? "any" : anon_names[c->anon]);
-}
-
-static int show_rendezvous_us(const struct mmrace_cfg *c, char *b)
-{
-	return sprintf(b, "%u\n", c->rendezvous_us);
-}
+enum knob_type {
+	K_BOOL,		/* exactly 0 or 1 */
+	K_U32,		/* decimal, within [min, max] */
+	K_TIMES,	/* -1 (no limit) or a count */
+	K_INO,		/* decimal inode number, 0: any */
+	K_COMM,		/* a task name of printable characters, or "none" */
+	K_TGID,		/* "none", "*" (every task) or an existing tgid */
+	K_ANON,		/* "any", "anon" or "file" */
+};
 
 struct knob {
 	const char *name;
-	int (*store)(struct mmrace_cfg *cfg, const char *val);
-	int (*show)(const struct mmrace_cfg *cfg, char *buf);
+	enum knob_type type;
+	size_t offset;		/* of the field in struct mmrace_cfg */
+	u32 min, max;		/* K_U32 */
 	unsigned int filter;	/* MMRACE_F_* the site must have, 0: any site */
 };
 
-#define KNOB(n, f) { #n, store_##n, show_##n, f }
+#define KNOB(n, t, lo, hi, f) \
+	{ #n, t, offsetof(struct mmrace_cfg, n), lo, hi, f }
 static const struct knob knobs[] = {
-	KNOB(enable, 0), KNOB(delay_us, 0), KNOB(delay_max_us, 0),
-	KNOB(probability, 0), KNOB(interval, 0), KNOB(times, 0),
-	KNOB(comm, 0), KNOB(tgid, 0), KNOB(ino, MMRACE_F_INO),
-	KNOB(min_order, MMRACE_F_FOLIO), KNOB(anon, MMRACE_F_FOLIO),
-	KNOB(rendezvous_us, MMRACE_F_KEY),
+	KNOB(enable,        K_BOOL,  0, 1, 0),
+	KNOB(delay_us,      K_U32,   0, MMRACE_HARD_MAX_DELAY_US, 0),
+	KNOB(delay_max_us,  K_U32,   0, MMRACE_HARD_MAX_DELAY_US, 0),
+	KNOB(probability,   K_U32,   0, 100, 0),
+	KNOB(interval,      K_U32,   1, U32_MAX, 0),
+	KNOB(times,         K_TIMES, 0, 0, 0),
+	KNOB(comm,          K_COMM,  0, 0, 0),
+	KNOB(tgid,          K_TGID,  0, 0, 0),
+	KNOB(ino,           K_INO,   0, 0, MMRACE_F_INO),
+	KNOB(min_order,     K_U32,   0, 20, MMRACE_F_FOLIO),
+	KNOB(anon,          K_ANON,  0, 0, MMRACE_F_FOLIO),
+	KNOB(rendezvous_us, K_U32,   0, MMRACE_HARD_MAX_DELAY_US, MMRACE_F_KEY),
 };
+
+static const char *const anon_names[] = { "file", "anon" };
+
+/* The rules that tie knobs together, for every write. */
+static bool cfg_valid(const struct mmrace_cfg *c)
+{
+	return c->delay_us <= mmrace_max_delay_us &&
+	       c->delay_max_us <= mmrace_max_delay_us &&
+	       (!c->delay_max_us || c->delay_max_us >= c->delay_us) &&
+	       c->rendezvous_us <= mmrace_max_delay_us;
+}
+
+static bool tgid_exists(int tgid)
+{
+	bool found;
+
+	rcu_read_lock();
+	found = pid_task(find_vpid(tgid), PIDTYPE_TGID);
+	rcu_read_unlock();
+	return found;
+}
+
+static int knob_parse(const struct knob *k, struct mmrace_cfg *cfg,
+		      const char *val)
+{
+	void *field = (char *)cfg + k->offset;
+	const char *p;
+	int n;
+
+	switch (k->type) {
+	case K_BOOL:
+		if (strcmp(val, "0") && strcmp(val, "1"))
+			return -EINVAL;
+		*(bool *)field = val[0] == '1';
+		return 0;
+	case K_U32:
+		if (kstrtou32(val, 10, field) ||
+		    *(u32 *)field < k->min || *(u32 *)field > k->max)
+			return -EINVAL;
+		return 0;
+	case K_TIMES:
+		if (kstrtoint(val, 10, field) || *(int *)field < -1)
+			return -EINVAL;
+		return 0;
+	case K_INO:
+		return kstrtoul(val, 10, field) ? -EINVAL : 0;
+	case K_COMM:
+		/* "" would be a typo's way of widening the filter */
+		if (!strcmp(val, "none")) {
+			cfg->comm[0] = '\0';
+			return 0;
+		}
+		if (!*val || strlen(val) >= TASK_COMM_LEN)
+			return -EINVAL;
+		for (p = val; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				return -EINVAL;
+		strscpy(cfg->comm, val, TASK_COMM_LEN);
+		return 0;
+	case K_TGID:
+		if (!strcmp(val, "none")) {
+			cfg->tgid = MMRACE_TGID_NONE;
+			return 0;
+		}
+		if (!strcmp(val, "*")) {
+			cfg->tgid = MMRACE_TGID_ANY;
+			return 0;
+		}
+		if (kstrtoint(val, 10, &n) || n <= 0 || n > PID_MAX_LIMIT ||
+		    !tgid_exists(n))
+			return -EINVAL;
+		cfg->tgid = n;
+		return 0;
+	case K_ANON:
+		if (!strcmp(val, "any")) {
+			cfg->anon = MMRACE_ANY;
+			return 0;
+		}
+		n = match_string(anon_names, ARRAY_SIZE(anon_names), val);
+		if (n < 0)
+			return -EINVAL;
+		cfg->anon = n;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int knob_format(const struct knob *k, const struct mmrace_cfg *cfg,
+		       char *buf)
+{
+	const void *field = (const char *)cfg + k->offset;
+
+	switch (k->type) {
+	case K_BOOL:
+		return sprintf(buf, "%d\n", *(const bool *)field);
+	case K_U32:
+		return sprintf(buf, "%u\n", *(const u32 *)field);
+	case K_TIMES:
+		return sprintf(buf, "%d\n", *(const int *)field);
+	case K_INO:
+		return sprintf(buf, "%lu\n", *(const unsigned long *)field);
+	case K_COMM:
+		return sprintf(buf, "%s\n", cfg->comm[0] ? cfg->comm : "none");
+	case K_TGID:
+		if (cfg->tgid == MMRACE_TGID_NONE)
+			return sprintf(buf, "none\n");
+		if (cfg->tgid == MMRACE_TGID_ANY)
+			return sprintf(buf, "*\n");
+		return sprintf(buf, "%d\n", cfg->tgid);
+	case K_ANON:
+		return sprintf(buf, "%s\n", cfg->anon == MMRACE_ANY ?
+			       "any" : anon_names[cfg->anon]);
+	}
+	return 0;
+}
 
 struct knob_ref {
 	struct mmrace_site *site;
 	const struct knob *knob;
 };
 static struct knob_ref *knob_refs;
-
-/* Read at most KNOB_BUF - 1 bytes from user, NUL-terminated, trimmed. */
-static int copy_value(char *buf, const char __user *ubuf, size_t len)
-{
-	if (len >= KNOB_BUF)
-		return -EINVAL;
-	if (copy_from_user(buf, ubuf, len))
-		return -EFAULT;
-	buf[len] = '\0';
-	return 0;
-}
 
 static int knob_apply(struct mmrace_site *site, const struct knob *knob,
 		      const char *val)
@@ -264,8 +272,7 @@ static int knob_apply(struct mmrace_site *site, const struct knob *knob,
 	new = kmemdup(old, sizeof(*old), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
-	ret = knob->store(new, val);
-	if (ret) {
+	if (knob_parse(knob, new, val) || !cfg_valid(new)) {
 		kfree(new);
 		return -EINVAL;
 	}
@@ -277,7 +284,7 @@ static int knob_apply(struct mmrace_site *site, const struct knob *knob,
 		}
 	}
 	/* fault-inject semantics: writing "times" restarts the count */
-	if (knob->store == store_times)
+	if (knob->type == K_TIMES)
 		atomic_set(&site->times_left, new->times);
 	rcu_assign_pointer(site->cfg, new);
 	if (!new->enable && old->enable)
@@ -293,50 +300,66 @@ static ssize_t knob_write(struct file *file, const char __user *ubuf,
 	char buf[KNOB_BUF];
 	int ret;
 
-	ret = copy_value(buf, ubuf, len);
+	ret = value_get(buf, ubuf, len, ppos);
 	if (ret)
 		return ret;
 	mutex_lock(&mmrace_cfg_lock);
-	ret = knob_apply(ref->site, ref->knob, strim(buf));
+	ret = knob_apply(ref->site, ref->knob, buf);
 	mutex_unlock(&mmrace_cfg_lock);
 	return ret ?: len;
+}
+
+static int knob_show(struct inode *inode, char *buf)
+{
+	struct knob_ref *ref = inode->i_private;
+	int n;
+
+	mutex_lock(&mmrace_cfg_lock);
+	n = knob_format(ref->knob, rcu_dereference_protected(ref->site->cfg,
+			lockdep_is_held(&mmrace_cfg_lock)), buf);
+	mutex_unlock(&mmrace_cfg_lock);
+	return n;
 }
 
 static ssize_t knob_read(struct file *file, char __user *ubuf, size_t len,
 			 loff_t *ppos)
 {
-	struct knob_ref *ref = file_inode(file)->i_private;
-	char buf[KNOB_BUF];
-	int n;
-
-	mutex_lock(&mmrace_cfg_lock);
-	n = ref->knob->show(rcu_dereference_protected(ref->site->cfg,
-				lockdep_is_held(&mmrace_cfg_lock)), buf);
-	mutex_unlock(&mmrace_cfg_lock);
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+	return value_read(file, ubuf, len, ppos, knob_show);
 }
 
 static const struct file_operations knob_fops = {
 	.owner = THIS_MODULE,
-	.open = simple_open,
+	.open = value_open,
+	.release = value_release,
 	.read = knob_read,
 	.write = knob_write,
 	.llseek = default_llseek,
 };
 
+/* A counter file's inode carries its site; the counter is its index. */
+struct counter_ref {
+	struct mmrace_site *site;
+	enum mmrace_counter counter;
+};
+static struct counter_ref *counter_refs;
+
+static int counter_show(struct inode *inode, char *buf)
+{
+	struct counter_ref *ref = inode->i_private;
+
+	return sprintf(buf, "%llu\n", mmrace_counter(ref->site, ref->counter));
+}
+
 static ssize_t counter_read(struct file *file, char __user *ubuf, size_t len,
 			    loff_t *ppos)
 {
-	atomic64_t *counter = file_inode(file)->i_private;
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%lld\n", atomic64_read(counter));
-
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+	return value_read(file, ubuf, len, ppos, counter_show);
 }
 
 static const struct file_operations counter_fops = {
 	.owner = THIS_MODULE,
-	.open = simple_open,
+	.open = value_open,
+	.release = value_release,
 	.read = counter_read,
 	.llseek = default_llseek,
 };
@@ -351,6 +374,17 @@ static const char *site_state(struct mmrace_site *site)
 		lockdep_is_held(&mmrace_cfg_lock))->enable ? "armed" : "idle";
 }
 
+/* IRQ state the site's handlers saw: on, off, mixed, or - (no hit yet) */
+static const char *site_irqs(struct mmrace_site *site)
+{
+	u64 hits = mmrace_counter(site, MMRACE_HITS);
+	u64 off = mmrace_counter(site, MMRACE_IRQS_OFF);
+
+	if (!hits)
+		return "-";
+	return !off ? "on" : off == hits ? "off" : "mixed";
+}
+
 static int sites_show(struct seq_file *m, void *v)
 {
 	unsigned int i;
@@ -360,7 +394,7 @@ static int sites_show(struct seq_file *m, void *v)
 		struct mmrace_site *site = &mmrace_sites[i];
 		const struct mmrace_site_def *def = site->def;
 
-		seq_printf(m, "%s state=%s probe=%s%s caller=%s%s scope=%s overlap=%s # %s\n",
+		seq_printf(m, "%s state=%s probe=%s%s caller=%s%s scope=%s overlap=%s irqs=%s missed=%lu # %s\n",
 			   def->name, site_state(site),
 			   site->symbol ?: "-",
 			   def->at_return ? ":return" : "",
@@ -368,6 +402,8 @@ static int sites_show(struct seq_file *m, void *v)
 			   site->caller[1].name ? "(+.cold)" : "",
 			   site->scope_registered ? def->scope_symbol : "-",
 			   site->overlap_registered ? def->overlap_symbol : "-",
+			   site_irqs(site),
+			   site->symbol ? mmrace_site_missed(site) : 0,
 			   def->window);
 	}
 	mutex_unlock(&mmrace_cfg_lock);
@@ -385,10 +421,11 @@ static int stats_show(struct seq_file *m, void *v)
 
 		seq_puts(m, site->def->name);
 		for (c = 0; c < MMRACE_NR_COUNTERS; c++)
-			seq_printf(m, " %s=%lld", mmrace_counter_names[c],
-				   atomic64_read(&site->counters[c]));
+			seq_printf(m, " %s=%llu", mmrace_counter_names[c],
+				   mmrace_counter(site, c));
 		seq_putc(m, '\n');
 	}
+	mmrace_governor_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
@@ -406,7 +443,7 @@ static const struct file_operations oracles_fops = {
 	.release = single_release,
 };
 
-/* "1" zeroes every counter, oracles included; anything else is -EINVAL */
+/* "1" zeroes every counter, oracles and governor included */
 static ssize_t reset_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
@@ -414,73 +451,102 @@ static ssize_t reset_write(struct file *file, const char __user *ubuf,
 	unsigned int i;
 	int ret;
 
-	ret = copy_value(buf, ubuf, len);
+	ret = value_get(buf, ubuf, len, ppos);
 	if (ret)
 		return ret;
-	if (strcmp(strim(buf), "1"))
+	if (strcmp(buf, "1"))
 		return -EINVAL;
 	for (i = 0; i < mmrace_nr_sites; i++)
 		mmrace_site_reset_counters(&mmrace_sites[i]);
 	mmrace_oracles_reset();
+	mmrace_governor_reset();
 	return len;
 }
 
 static const struct file_operations reset_fops = {
 	.owner = THIS_MODULE,
-	.open = simple_open,
+	.open = value_open,
+	.release = value_release,
 	.write = reset_write,
 	.llseek = default_llseek,
 };
 
-/* A global limit in microseconds, accepted within [1, max]. */
+/*
+ * A global limit in microseconds, accepted within [1, max].  max_delay_us
+ * cannot go below what a site is configured for (lower the site first):
+ * every knob's documented range holds at all times.
+ */
 struct limit {
 	u32 *value;
 	u32 max;
+	bool caps_sites;
 };
 
 static struct limit limits[] = {
-	{ &mmrace_max_delay_us, MMRACE_HARD_MAX_DELAY_US },
-	{ &mmrace_budget_us, USEC_PER_SEC },
+	{ &mmrace_max_delay_us, MMRACE_HARD_MAX_DELAY_US, true },
+	{ &mmrace_budget_us, USEC_PER_SEC, false },
 };
+
+static bool sites_fit(u32 max_delay_us)
+{
+	u32 saved = mmrace_max_delay_us;
+	bool fit = true;
+	unsigned int i;
+
+	mmrace_max_delay_us = max_delay_us;
+	for (i = 0; i < mmrace_nr_sites && fit; i++)
+		fit = cfg_valid(rcu_dereference_protected(mmrace_sites[i].cfg,
+				lockdep_is_held(&mmrace_cfg_lock)));
+	mmrace_max_delay_us = saved;
+	return fit;
+}
 
 static ssize_t limit_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
 	struct limit *lim = file_inode(file)->i_private;
 	char buf[KNOB_BUF];
+	int ret = 0;
 	u32 v;
-	int ret;
 
-	ret = copy_value(buf, ubuf, len);
+	ret = value_get(buf, ubuf, len, ppos);
 	if (ret)
 		return ret;
-	if (kstrtou32(strim(buf), 0, &v) || !v || v > lim->max)
+	if (kstrtou32(buf, 10, &v) || !v || v > lim->max)
 		return -EINVAL;
 	mutex_lock(&mmrace_cfg_lock);
-	WRITE_ONCE(*lim->value, v);
+	if (lim->caps_sites && !sites_fit(v))
+		ret = -EINVAL;
+	else
+		WRITE_ONCE(*lim->value, v);
 	mutex_unlock(&mmrace_cfg_lock);
-	return len;
+	return ret ?: len;
+}
+
+static int limit_show(struct inode *inode, char *buf)
+{
+	struct limit *lim = inode->i_private;
+
+	return sprintf(buf, "%u\n", READ_ONCE(*lim->value));
 }
 
 static ssize_t limit_read(struct file *file, char __user *ubuf, size_t len,
 			  loff_t *ppos)
 {
-	struct limit *lim = file_inode(file)->i_private;
-	char buf[16];
-	int n = snprintf(buf, sizeof(buf), "%u\n", READ_ONCE(*lim->value));
-
-	return simple_read_from_buffer(ubuf, len, ppos, buf, n);
+	return value_read(file, ubuf, len, ppos, limit_show);
 }
 
 static const struct file_operations limit_fops = {
 	.owner = THIS_MODULE,
-	.open = simple_open,
+	.open = value_open,
+	.release = value_release,
 	.read = limit_read,
 	.write = limit_write,
 	.llseek = default_llseek,
 };
 
-static void site_files(struct mmrace_site *site, struct knob_ref *refs)
+static void site_files(struct mmrace_site *site, struct knob_ref *refs,
+		       struct counter_ref *crefs)
 {
 	struct dentry *dir = debugfs_create_dir(site->def->name, mmrace_dir);
 	unsigned int k;
@@ -494,9 +560,12 @@ static void site_files(struct mmrace_site *site, struct knob_ref *refs)
 		debugfs_create_file(knobs[k].name, 0600, dir, &refs[k],
 				    &knob_fops);
 	}
-	for (c = 0; c < MMRACE_NR_COUNTERS; c++)
+	for (c = 0; c < MMRACE_NR_COUNTERS; c++) {
+		crefs[c].site = site;
+		crefs[c].counter = c;
 		debugfs_create_file(mmrace_counter_names[c], 0400, dir,
-				    &site->counters[c], &counter_fops);
+				    &crefs[c], &counter_fops);
+	}
 }
 
 int mmrace_debugfs_init(void)
@@ -505,8 +574,13 @@ int mmrace_debugfs_init(void)
 
 	knob_refs = kcalloc(mmrace_nr_sites * ARRAY_SIZE(knobs),
 			    sizeof(*knob_refs), GFP_KERNEL);
-	if (!knob_refs)
+	counter_refs = kcalloc(mmrace_nr_sites * MMRACE_NR_COUNTERS,
+			       sizeof(*counter_refs), GFP_KERNEL);
+	if (!knob_refs || !counter_refs) {
+		kfree(knob_refs);
+		kfree(counter_refs);
 		return -ENOMEM;
+	}
 
 	mmrace_dir = debugfs_create_dir("mmrace", NULL);
 	debugfs_create_file("sites", 0400, mmrace_dir, NULL, &sites_fops);
@@ -519,7 +593,8 @@ int mmrace_debugfs_init(void)
 			    &limit_fops);
 	for (i = 0; i < mmrace_nr_sites; i++)
 		site_files(&mmrace_sites[i],
-			   &knob_refs[i * ARRAY_SIZE(knobs)]);
+			   &knob_refs[i * ARRAY_SIZE(knobs)],
+			   &counter_refs[i * MMRACE_NR_COUNTERS]);
 	return 0;
 }
 
@@ -528,4 +603,5 @@ void mmrace_debugfs_exit(void)
 {
 	debugfs_remove_recursive(mmrace_dir);
 	kfree(knob_refs);
+	kfree(counter_refs);
 }

@@ -3,13 +3,13 @@
  * The injection engine: for every probe hit, decide whether this task, at
  * this moment, gets a delay, and busy-wait for it.
  *
- * Handlers run with preemption disabled (int3 probes also with IRQs off,
- * often under the PTL), so the delay busy-waits on the NMI-safe
+ * Handlers run with preemption disabled, often under the PTL; whether IRQs
+ * are off too depends on the probe (an int3 probe runs like an NMI, a
+ * probe at a function's ftrace site and a kretprobe's return handler run
+ * with the probed code's IRQ state), and "sites" shows what each site's
+ * hits saw (counter irqs_off).  So the delay busy-waits on the NMI-safe
  * ktime_get_mono_fast_ns(): udelay() overshoots badly under QEMU TCG.
- * Every delay is capped by max_delay_us and charged to a per-CPU budget of
- * budget_us per second; a delay that does not fit is skipped (counted as
- * "throttled"), so no knob setting can hold a CPU long enough for a
- * soft-lockup or RCU-stall report.
+ * Every delay is capped by max_delay_us and must pass the governor below.
  */
 #define CREATE_TRACE_POINTS
 #include "mmrace_trace.h"
@@ -17,6 +17,8 @@
 #include <linux/hash.h>
 #include <linux/percpu.h>
 #include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 
 #include "mmrace.h"
@@ -24,25 +26,137 @@
 u32 mmrace_max_delay_us = MMRACE_DEF_MAX_DELAY_US;
 u32 mmrace_budget_us = MMRACE_DEF_BUDGET_US;
 
-struct cpu_budget {
-	u64 window_start;
-	u64 spent;
-};
-static DEFINE_PER_CPU(struct cpu_budget, cpu_budget);
-
 void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n)
 {
-	atomic64_add(n, &site->counters[c]);
+	this_cpu_add(site->counters->c[c], n);
 }
 
+u64 mmrace_counter(struct mmrace_site *site, enum mmrace_counter c)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += per_cpu_ptr(site->counters, cpu)->c[c];
+	return sum;
+}
+
+/* Racy against hits in flight, which may land before or after: fine. */
 void mmrace_site_reset_counters(struct mmrace_site *site)
 {
-	int c;
+	int cpu;
 
-	for (c = 0; c < MMRACE_NR_COUNTERS; c++)
-		atomic64_set(&site->counters[c], 0);
+	for_each_possible_cpu(cpu)
+		memset(per_cpu_ptr(site->counters, cpu), 0,
+		       sizeof(struct mmrace_counters));
 	atomic64_set(&site->interval_count, 0);
 }
+
+/* ---- the governor ----------------------------------------------------------
+ *
+ * Per CPU, two limits on the time delays and rendezvous waits take:
+ *
+ * - a token bucket refilled at budget_us per second, holding at most one
+ *   second's worth: the share of this CPU that delays may take over time;
+ * - a bound on continuous time, MMRACE_STRETCH_MAX_US: delays and waits
+ *   that one task takes with no context switch in between (its nvcsw +
+ *   nivcsw unchanged) belong to one stretch in which this CPU neither
+ *   scheduled nor, as far as RCU and the watchdogs can tell, made progress:
+ *   a loop under one PTL, such as change_pte_range()'s 512 PTEs, is one
+ *   stretch however long it runs between delays.
+ *
+ * A delay or wait that does not fit is skipped and counted as throttled.
+ * Probe handlers do not nest on a CPU (kprobes count a nested hit as
+ * missed) and run with preemption disabled, so the per-CPU state is ours.
+ * Credit is kept in ns * USEC_PER_SEC so that frequent small refills do
+ * not round to nothing.
+ */
+struct governor {
+	u64 credit;			/* ns of delay * USEC_PER_SEC */
+	u64 refilled;			/* when credit was last topped up */
+	struct task_struct *task;	/* the current stretch's task, */
+	unsigned long switches;		/* its context switches then, */
+	u64 stretch;			/* and the delay it holds so far */
+	u64 longest;			/* longest stretch seen */
+	u64 rate_throttled;
+	u64 stretch_throttled;
+};
+static DEFINE_PER_CPU(struct governor, governor);
+
+static unsigned long switches(struct task_struct *t)
+{
+	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
+}
+
+bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
+{
+	struct governor *g = this_cpu_ptr(&governor);
+	u64 now = ktime_get_mono_fast_ns();
+	u64 rate = READ_ONCE(mmrace_budget_us);
+	u64 elapsed = min_t(u64, now - g->refilled, NSEC_PER_SEC);
+
+	g->credit = min(g->credit + elapsed * rate, rate * NSEC_PER_SEC);
+	g->refilled = now;
+	if (g->task != current || g->switches != switches(current)) {
+		g->task = current;
+		g->switches = switches(current);
+		g->stretch = 0;
+	}
+	if (g->stretch + ns > (u64)MMRACE_STRETCH_MAX_US * NSEC_PER_USEC) {
+		g->stretch_throttled++;
+		mmrace_count(site, MMRACE_THROTTLED, 1);
+		return false;
+	}
+	if (ns * USEC_PER_SEC > g->credit) {
+		g->rate_throttled++;
+		mmrace_count(site, MMRACE_THROTTLED, 1);
+		return false;
+	}
+	g->credit -= ns * USEC_PER_SEC;
+	g->stretch += ns;
+	g->longest = max(g->longest, g->stretch);
+	return true;
+}
+
+/* Give back what a granted wait did not use (same CPU, same stretch). */
+void mmrace_governor_refund(u64 ns)
+{
+	struct governor *g = this_cpu_ptr(&governor);
+
+	g->credit += ns * USEC_PER_SEC;
+	g->stretch -= min(ns, g->stretch);
+}
+
+void mmrace_governor_show(struct seq_file *m)
+{
+	u64 longest = 0, rate = 0, stretch = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct governor *g = per_cpu_ptr(&governor, cpu);
+
+		longest = max(longest, READ_ONCE(g->longest));
+		rate += READ_ONCE(g->rate_throttled);
+		stretch += READ_ONCE(g->stretch_throttled);
+	}
+	seq_printf(m, "governor stretch_max_us=%u longest_stretch_us=%llu throttled_rate=%llu throttled_stretch=%llu\n",
+		   MMRACE_STRETCH_MAX_US, longest / NSEC_PER_USEC, rate, stretch);
+}
+
+void mmrace_governor_reset(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct governor *g = per_cpu_ptr(&governor, cpu);
+
+		WRITE_ONCE(g->longest, 0);
+		WRITE_ONCE(g->rate_throttled, 0);
+		WRITE_ONCE(g->stretch_throttled, 0);
+	}
+}
+
+/* ---- filters and the decision ---------------------------------------------- */
 
 /* No task filter at all means no delay: "*" must be asked for. */
 static bool task_selected(const struct mmrace_cfg *cfg)
@@ -64,7 +178,7 @@ static struct mmrace_scope_slot *scope_slot(struct mmrace_site *site)
 /*
  * Two selected tasks hashing to one slot may race on it; the worst outcome
  * is a wrong mapping-filter decision for one hit, never a stale pointer
- * dereference: only the task pointer's value is compared.
+ * dereference: only the task pointer's value and start time are compared.
  */
 int mmrace_scope_pre(struct kprobe *kp, struct pt_regs *regs)
 {
@@ -77,6 +191,7 @@ int mmrace_scope_pre(struct kprobe *kp, struct pt_regs *regs)
 		return 0;
 	slot = scope_slot(site);
 	WRITE_ONCE(slot->ino, site->def->scope_ino(regs));
+	WRITE_ONCE(slot->start_time, current->start_time);
 	WRITE_ONCE(slot->task, current);
 	return 0;
 }
@@ -85,22 +200,47 @@ static unsigned long scope_ino(struct mmrace_site *site)
 {
 	struct mmrace_scope_slot *slot = scope_slot(site);
 
-	return READ_ONCE(slot->task) == current ? READ_ONCE(slot->ino) : 0;
+	if (READ_ONCE(slot->task) != current ||
+	    READ_ONCE(slot->start_time) != current->start_time)
+		return 0;
+	return READ_ONCE(slot->ino);
 }
 
-/* probability, then interval, then times, as the fault-injection knobs */
-static bool should_inject(struct mmrace_site *site,
-			  const struct mmrace_cfg *cfg)
+/*
+ * times, then interval, then probability, in the order of the kernel's
+ * should_fail_ex(); a times token is only spent by a delay that runs
+ * (grant()).
+ */
+static bool should_try(struct mmrace_site *site, const struct mmrace_cfg *cfg)
 {
-	if (cfg->probability < 100 &&
-	    get_random_u32_below(100) >= cfg->probability)
+	if (cfg->times >= 0 && atomic_read(&site->times_left) <= 0)
 		return false;
 	if (cfg->interval > 1 &&
 	    atomic64_inc_return(&site->interval_count) % cfg->interval)
 		return false;
-	if (cfg->times >= 0 && atomic_dec_if_positive(&site->times_left) < 0)
+	if (cfg->probability < 100 &&
+	    get_random_u32_below(100) >= cfg->probability)
 		return false;
 	return true;
+}
+
+/* The governor and the times token both agree, or neither is spent. */
+static bool grant(struct mmrace_site *site, const struct mmrace_cfg *cfg,
+		  u64 ns)
+{
+	if (!mmrace_governor_take(site, ns))
+		return false;
+	if (cfg->times >= 0 && atomic_dec_if_positive(&site->times_left) < 0) {
+		mmrace_governor_refund(ns);
+		return false;
+	}
+	return true;
+}
+
+/* A knob may be above a max_delay_us lowered since: use-time cap too. */
+static u64 cap_ns(u32 us)
+{
+	return (u64)min(us, READ_ONCE(mmrace_max_delay_us)) * NSEC_PER_USEC;
 }
 
 static u64 pick_delay_ns(const struct mmrace_cfg *cfg)
@@ -109,24 +249,7 @@ static u64 pick_delay_ns(const struct mmrace_cfg *cfg)
 
 	if (cfg->delay_max_us > us)
 		us = get_random_u32_inclusive(us, cfg->delay_max_us);
-	return (u64)min(us, READ_ONCE(mmrace_max_delay_us)) * NSEC_PER_USEC;
-}
-
-/* Called with preemption disabled: the per-CPU window is ours. */
-bool mmrace_budget_take(u64 ns)
-{
-	struct cpu_budget *b = this_cpu_ptr(&cpu_budget);
-	u64 now = ktime_get_mono_fast_ns();
-	u64 budget = (u64)READ_ONCE(mmrace_budget_us) * NSEC_PER_USEC;
-
-	if (now - b->window_start >= NSEC_PER_SEC) {
-		b->window_start = now;
-		b->spent = 0;
-	}
-	if (b->spent + ns > budget)
-		return false;
-	b->spent += ns;
-	return true;
+	return cap_ns(us);
 }
 
 /* Spin for @ns, or until *@until becomes non-zero; returns the time spent. */
@@ -142,9 +265,15 @@ u64 mmrace_busy_wait(u64 ns, const int *until)
 	return now - start;
 }
 
+/*
+ * At function entry the stack top is the return address.  Another tracer
+ * on the same function may have replaced it before this handler runs
+ * (function_graph's return_to_handler, another kretprobe's trampoline):
+ * the caller filter then does not match and the hit is not counted, a
+ * limitation docs/knobs.md states.
+ */
 unsigned long mmrace_caller(struct pt_regs *regs)
 {
-	/* at function entry the stack top is the return address */
 	return *(unsigned long *)kernel_stack_pointer(regs);
 }
 
@@ -161,37 +290,8 @@ static bool object_selected(const struct mmrace_cfg *cfg,
 	return true;
 }
 
-/*
- * The window: filters, then the injection decision, then the delay, which
- * with a key may be a meeting of two tasks (see rendezvous.c).
- */
-static void window(struct mmrace_site *site, struct mmrace_hit *hit)
+static void delay(struct mmrace_site *site, struct mmrace_hit *hit, u64 ns)
 {
-	const struct mmrace_cfg *cfg;
-	u64 ns;
-
-	mmrace_count(site, MMRACE_HITS, 1);
-	cfg = rcu_dereference_sched(site->cfg);
-	if (!cfg->enable || !task_selected(cfg))
-		return;
-	if (site->scope_registered)
-		hit->ino = scope_ino(site);
-	if (!object_selected(cfg, hit))
-		return;
-	mmrace_count(site, MMRACE_MATCHED, 1);
-
-	if (!should_inject(site, cfg))
-		return;
-	if (hit->key && mmrace_rendezvous(site, hit->key, cfg->rendezvous_us))
-		return;
-	ns = pick_delay_ns(cfg);
-	if (!ns)
-		return;
-	if (!mmrace_budget_take(ns)) {
-		mmrace_count(site, MMRACE_THROTTLED, 1);
-		return;
-	}
-
 	trace_mmrace_inject(site->def->name, ns, hit->caller, hit->ino,
 			    hit->pfn);
 	atomic_inc(&site->active);
@@ -201,17 +301,70 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit)
 	mmrace_count(site, MMRACE_DELAYED_NS, ns);
 }
 
+/*
+ * The window: filters, then the injection decision, then the delay.  With
+ * a key, the hit may be the second arrival of a rendezvous (it wakes the
+ * waiter, then takes the delay) or the first (it waits, see rendezvous.c).
+ * A meeting is counted only when the second arrival's delay was granted.
+ */
+static void window(struct mmrace_site *site, struct mmrace_hit *hit,
+		   struct pt_regs *regs)
+{
+	const struct mmrace_cfg *cfg = rcu_dereference_sched(site->cfg);
+	u64 ns;
+
+	if (!cfg->enable || !task_selected(cfg))
+		return;
+	/* facts from the return value: only for tasks the filter selects */
+	if (site->def->ret)
+		site->def->ret(regs, hit);
+	if (site->scope_registered)
+		hit->ino = scope_ino(site);
+	if (!object_selected(cfg, hit))
+		return;
+	mmrace_count(site, MMRACE_MATCHED, 1);
+	if (!should_try(site, cfg))
+		return;
+
+	if (hit->key && mmrace_rendezvous_waiting(hit->key)) {
+		ns = pick_delay_ns(cfg);
+		if (!ns || !grant(site, cfg, ns))
+			return;
+		if (mmrace_rendezvous_join(hit->key))
+			mmrace_count(site, MMRACE_RV_MEETINGS, 1);
+		delay(site, hit, ns);
+		return;
+	}
+	if (hit->key && cfg->rendezvous_us) {
+		mmrace_rendezvous_wait(site, hit->key, cap_ns(cfg->rendezvous_us));
+		return;
+	}
+	ns = pick_delay_ns(cfg);
+	if (ns && grant(site, cfg, ns))
+		delay(site, hit, ns);
+}
+
 static void hit_init(struct mmrace_hit *hit, unsigned long caller)
 {
 	*hit = (struct mmrace_hit){ .caller = caller, .order = -1, .anon = -1 };
 }
 
-/* At the probed function's entry: false unless called from the window. */
+/*
+ * At the probed function's entry: false unless called from the window by
+ * a task the site may delay.  Facts from the arguments are read only then.
+ */
 static bool hit_begin(struct mmrace_site *site, struct pt_regs *regs,
 		      struct mmrace_hit *hit)
 {
+	const struct mmrace_cfg *cfg = rcu_dereference_sched(site->cfg);
+
 	hit_init(hit, mmrace_caller(regs));
 	if (!mmrace_in_ranges(site->caller, hit->caller))
+		return false;
+	mmrace_count(site, MMRACE_HITS, 1);
+	if (irqs_disabled())
+		mmrace_count(site, MMRACE_IRQS_OFF, 1);
+	if (!cfg->enable || !task_selected(cfg))
 		return false;
 	if (site->def->args)
 		site->def->args(regs, hit);
@@ -225,32 +378,29 @@ int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs)
 	struct mmrace_hit hit;
 
 	if (hit_begin(site, regs, &hit))
-		window(site, &hit);
+		window(site, &hit, regs);
 	return 0;
 }
 
 /*
- * Return sites: the entry handler filters by caller and records what the
- * arguments say; returning non-zero skips the return probe.
+ * Return sites: the entry handler filters by caller and task and records
+ * what the arguments say; returning non-zero skips the return probe.  The
+ * return handler runs with the probed code's IRQ state.
  */
 int mmrace_site_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmrace_site *site = container_of(get_kretprobe(ri),
 						struct mmrace_site, krp);
-	struct mmrace_hit *hit = (struct mmrace_hit *)ri->data;
 
-	return !hit_begin(site, regs, hit);
+	return !hit_begin(site, regs, (struct mmrace_hit *)ri->data);
 }
 
 int mmrace_site_ret(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct mmrace_site *site = container_of(get_kretprobe(ri),
 						struct mmrace_site, krp);
-	struct mmrace_hit *hit = (struct mmrace_hit *)ri->data;
 
-	if (site->def->ret)
-		site->def->ret(regs, hit);
-	window(site, hit);
+	window(site, (struct mmrace_hit *)ri->data, regs);
 	return 0;
 }
 

@@ -19,9 +19,27 @@
 #include <linux/sched.h>
 #include <linux/types.h>
 
+/*
+ * Probe handlers read return addresses at the stack pointer and function
+ * arguments with regs_get_kernel_argument() the way x86-64 lays them out.
+ */
+#ifndef CONFIG_X86_64
+#error "mmrace supports x86-64 only"
+#endif
+
 #define MMRACE_HARD_MAX_DELAY_US	100000	/* 100 ms: no knob goes above */
 #define MMRACE_DEF_MAX_DELAY_US		10000
 #define MMRACE_DEF_BUDGET_US		500000	/* per CPU per second */
+/*
+ * The governor's bound on continuous time (inject.c): delays and
+ * rendezvous waits one task takes on one CPU without a context switch in
+ * between add up to at most this.  Debian's 6.1 and 6.12 kernels report a
+ * soft lockup after 20 s without a context switch (2 * watchdog_thresh),
+ * an RCU CPU stall after 21 s (CONFIG_RCU_CPU_STALL_TIMEOUT) and a hung
+ * task after 120 s: 200 ms is a hundredth of the shortest, which leaves
+ * room for the rest of a stretch running 10-50 times slower under QEMU TCG.
+ */
+#define MMRACE_STRETCH_MAX_US		200000
 #define MMRACE_SCOPE_SLOTS_BITS		6
 #define MMRACE_MAX_CALLERS		2
 
@@ -118,11 +136,20 @@ enum mmrace_counter {
 	MMRACE_RV_WAITS,	/* first arrivals that waited for a second */
 	MMRACE_RV_MEETINGS,	/* second arrivals that found a waiter */
 	MMRACE_RV_TIMEOUTS,	/* waits that ended alone */
+	MMRACE_RV_BUSY,		/* first arrivals whose slot held another key */
+	MMRACE_IRQS_OFF,	/* hits whose handler ran with IRQs disabled */
 	MMRACE_NR_COUNTERS,
 };
 
+/* Per CPU: a hit on a hot path touches no shared cache line. */
+struct mmrace_counters {
+	u64 c[MMRACE_NR_COUNTERS];
+};
+
+/* Which task was last in a site's scope function, with what inode. */
 struct mmrace_scope_slot {
 	struct task_struct *task;
+	u64 start_time;		/* with @task: a task, not a reused pointer */
 	unsigned long ino;
 };
 
@@ -141,7 +168,7 @@ struct mmrace_site {
 	atomic_t times_left;
 	atomic64_t interval_count;
 	atomic_t active;		/* delays in progress */
-	atomic64_t counters[MMRACE_NR_COUNTERS];
+	struct mmrace_counters __percpu *counters;
 	struct mmrace_scope_slot scope[1 << MMRACE_SCOPE_SLOTS_BITS];
 };
 
@@ -161,13 +188,18 @@ extern const struct mmrace_site_def mmrace_site_defs[];
 int mmrace_sites_init(void);
 void mmrace_sites_exit(void);
 int mmrace_site_set_armed(struct mmrace_site *site, bool on);
+unsigned long mmrace_site_missed(struct mmrace_site *site);
 bool mmrace_resolve_range(const char *name, struct mmrace_range *r);
 bool mmrace_resolve_callers(const char *const *names, struct mmrace_range *r);
 bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr);
 
 /* inject.c */
 void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n);
-bool mmrace_budget_take(u64 ns);
+u64 mmrace_counter(struct mmrace_site *site, enum mmrace_counter c);
+bool mmrace_governor_take(struct mmrace_site *site, u64 ns);
+void mmrace_governor_refund(u64 ns);
+void mmrace_governor_show(struct seq_file *m);
+void mmrace_governor_reset(void);
 u64 mmrace_busy_wait(u64 ns, const int *until);
 unsigned long mmrace_caller(struct pt_regs *regs);
 int mmrace_site_pre(struct kprobe *kp, struct pt_regs *regs);
@@ -179,8 +211,10 @@ void mmrace_site_reset_counters(struct mmrace_site *site);
 
 /* rendezvous.c */
 void mmrace_rendezvous_init(void);
-bool mmrace_rendezvous(struct mmrace_site *site, unsigned long key,
-		       u32 wait_us);
+bool mmrace_rendezvous_waiting(unsigned long key);
+bool mmrace_rendezvous_join(unsigned long key);
+void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
+			    u64 ns);
 
 /* oracles.c */
 void mmrace_oracles_init(void);

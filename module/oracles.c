@@ -89,7 +89,9 @@ int mmrace_oracles_show(struct seq_file *m, void *v)
 		seq_puts(m, "unmap_incomplete unresolved\n");
 		return 0;
 	}
-	seq_printf(m, "unmap_incomplete large_unmaps=%lld still_mapped=%lld\n",
-		   atomic64_read(&large_unmaps), atomic64_read(&still_mapped));
+	/* missed: calls with no free kretprobe instance, not counted above */
+	seq_printf(m, "unmap_incomplete large_unmaps=%lld still_mapped=%lld missed=%d\n",
+		   atomic64_read(&large_unmaps), atomic64_read(&still_mapped),
+		   ttu_krp.nmissed);
 	return 0;
 }

@@ -11,9 +11,12 @@
  * holds the stale read: a probe on a 6.1 bug-lab kernel found 82 stale
  * pages in 30 s this way against 36 with a delay on every read.
  *
- * Waits are busy-waits in the probe handler, charged to the per-CPU budget
- * like delays.  One slot per key hash; a busy slot means no rendezvous for
- * this hit, never a wait for the slot.
+ * Waits are busy-waits in the probe handler and pass the governor like
+ * delays (inject.c); what a wait that ends early did not use is given
+ * back.  One slot per key hash; a slot busy with another key means no
+ * rendezvous for this hit (counted as rv_busy), never a wait for the slot.
+ * The order of events is inject.c's window(): a second arrival first gets
+ * its delay granted, then wakes the waiter, then delays.
  */
 #include <linux/hash.h>
 #include <linux/spinlock.h>
@@ -44,15 +47,22 @@ static struct rv_slot *rv_slot(unsigned long key)
 	return &rv_slots[hash_long(key, RV_BITS)];
 }
 
-/* Wake the task waiting on @key, if there is one. */
-static bool rv_join(unsigned long key)
+/* Is a task waiting on @key?  A hint: rv_join() decides. */
+bool mmrace_rendezvous_waiting(unsigned long key)
+{
+	struct rv_slot *slot = rv_slot(key);
+
+	return atomic_read(&rv_waiting) && READ_ONCE(slot->key) == key &&
+	       !READ_ONCE(slot->met);
+}
+
+/* Wake the task waiting on @key, if there still is one. */
+bool mmrace_rendezvous_join(unsigned long key)
 {
 	struct rv_slot *slot = rv_slot(key);
 	unsigned long flags;
 	bool met = false;
 
-	if (!atomic_read(&rv_waiting))
-		return false;
 	raw_spin_lock_irqsave(&slot->lock, flags);
 	if (slot->key == key && !slot->met) {
 		WRITE_ONCE(slot->met, 1);
@@ -69,8 +79,8 @@ static bool rv_claim(struct rv_slot *slot, unsigned long key)
 
 	raw_spin_lock_irqsave(&slot->lock, flags);
 	if (!slot->key) {
-		slot->key = key;
-		slot->met = 0;
+		WRITE_ONCE(slot->met, 0);
+		WRITE_ONCE(slot->key, key);
 		claimed = true;
 	}
 	raw_spin_unlock_irqrestore(&slot->lock, flags);
@@ -84,45 +94,40 @@ static bool rv_release(struct rv_slot *slot)
 
 	raw_spin_lock_irqsave(&slot->lock, flags);
 	met = slot->met;
-	slot->key = 0;
-	slot->met = 0;
+	WRITE_ONCE(slot->key, 0);
+	WRITE_ONCE(slot->met, 0);
 	raw_spin_unlock_irqrestore(&slot->lock, flags);
 	return met;
 }
 
 /*
- * Returns true when the caller arrived first (it waited, met or not) and
- * must not be delayed; false when it is the second arrival or no
- * rendezvous applies, and the normal delay follows.  @wait_us 0: never
- * wait, only meet a waiter of another site.
+ * The first arrival with @key: wait up to @ns for a second.  The caller is
+ * not delayed afterwards, met or not.
  */
-bool mmrace_rendezvous(struct mmrace_site *site, unsigned long key,
-		       u32 wait_us)
+void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
+			    u64 ns)
 {
-	u64 ns = (u64)wait_us * NSEC_PER_USEC;
-	struct rv_slot *slot;
+	struct rv_slot *slot = rv_slot(key);
+	u64 waited;
 
-	if (rv_join(key)) {
-		mmrace_count(site, MMRACE_RV_MEETINGS, 1);
-		return false;
+	if (!mmrace_governor_take(site, ns))
+		return;
+	/* visible to second arrivals before the key is */
+	atomic_inc(&rv_waiting);
+	if (!rv_claim(slot, key)) {
+		atomic_dec(&rv_waiting);
+		mmrace_governor_refund(ns);
+		mmrace_count(site, MMRACE_RV_BUSY, 1);
+		return;
 	}
-	if (!wait_us)
-		return false;
-	slot = rv_slot(key);
-	if (!mmrace_budget_take(ns)) {
-		mmrace_count(site, MMRACE_THROTTLED, 1);
-		return true;
-	}
-	if (!rv_claim(slot, key))
-		return true;
 	mmrace_count(site, MMRACE_RV_WAITS, 1);
 	/* a wait holds the window open too: overlaps count during it */
 	atomic_inc(&site->active);
-	atomic_inc(&rv_waiting);
-	mmrace_busy_wait(ns, &slot->met);
-	atomic_dec(&rv_waiting);
+	waited = mmrace_busy_wait(ns, &slot->met);
 	atomic_dec(&site->active);
+	atomic_dec(&rv_waiting);
+	if (waited < ns)
+		mmrace_governor_refund(ns - waited);
 	if (!rv_release(slot))
 		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
-	return true;
 }

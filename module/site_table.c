@@ -159,13 +159,19 @@ static const char *const modify_callers[] = {
 	"change_protection", NULL
 };
 
-/* returns the old PTE: the page it mapped and its folio */
+/*
+ * Returns the old PTE: the page it mapped and its folio.  Only normal
+ * pages: a pte_special() one (VM_PFNMAP, VM_MIXEDMAP raw PFNs, the zero
+ * page) may map memory whose struct page is not a folio at all, e.g. a
+ * driver's remap_pfn_range() of a slab buffer.  Called only for tasks the
+ * site's filters select (inject.c's window()).
+ */
 static void modify_ret(struct pt_regs *regs, struct mmrace_hit *hit)
 {
 	pte_t pte = __pte(regs_return_value(regs));
 	unsigned long pfn = pte_pfn(pte);
 
-	if (!pte_present(pte) || !pfn_valid(pfn))
+	if (!pte_present(pte) || pte_special(pte) || !pfn_valid(pfn))
 		return;
 	folio_facts(page_folio(pfn_to_page(pfn)), hit);
 	hit->key = hit->pfn;

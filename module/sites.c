@@ -11,6 +11,7 @@
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -173,21 +174,54 @@ static struct kprobe *window_probe(struct mmrace_site *site)
 	return site->def->at_return ? &site->krp.kp : &site->kp;
 }
 
+static void disarm(struct mmrace_site *site)
+{
+	set_probe(window_probe(site), false);
+	if (site->scope_registered)
+		set_probe(&site->scope_kp, false);
+	if (site->overlap_registered)
+		set_probe(&site->overlap_kp, false);
+}
+
+/*
+ * The window probe is armed last and disarmed first: it never runs without
+ * its scope and overlap probes.  If any of them cannot be armed, none is.
+ */
 int mmrace_site_set_armed(struct mmrace_site *site, bool on)
 {
+	int ret = 0;
+
 	if (!site->symbol)
 		return -ENODEV;
-	/*
-	 * The window probe is armed last and disarmed first: it never runs
-	 * without its scope and overlap probes.
-	 */
-	if (!on)
-		set_probe(window_probe(site), false);
+	if (!on) {
+		disarm(site);
+		return 0;
+	}
 	if (site->scope_registered)
-		set_probe(&site->scope_kp, on);
+		ret = set_probe(&site->scope_kp, true);
+	if (!ret && site->overlap_registered)
+		ret = set_probe(&site->overlap_kp, true);
+	if (!ret)
+		ret = set_probe(window_probe(site), true);
+	if (ret)
+		disarm(site);
+	return ret;
+}
+
+/*
+ * Hits the kprobes could not hand to us: a nested hit, or a return probe
+ * with no free instance (maxactive).
+ */
+unsigned long mmrace_site_missed(struct mmrace_site *site)
+{
+	unsigned long n = site->def->at_return ?
+		site->krp.nmissed + site->krp.kp.nmissed : site->kp.nmissed;
+
+	if (site->scope_registered)
+		n += site->scope_kp.nmissed;
 	if (site->overlap_registered)
-		set_probe(&site->overlap_kp, on);
-	return on ? set_probe(window_probe(site), true) : 0;
+		n += site->overlap_kp.nmissed;
+	return n;
 }
 
 int mmrace_sites_init(void)
@@ -198,7 +232,9 @@ int mmrace_sites_init(void)
 		struct mmrace_site *site = &mmrace_sites[i];
 		struct mmrace_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 
-		if (!cfg) {
+		site->counters = alloc_percpu(struct mmrace_counters);
+		if (!cfg || !site->counters) {
+			kfree(cfg);
 			mmrace_sites_exit();
 			return -ENOMEM;
 		}
@@ -241,5 +277,7 @@ void mmrace_sites_exit(void)
 		site->scope_registered = false;
 		kfree(rcu_dereference_protected(site->cfg, true));
 		RCU_INIT_POINTER(site->cfg, NULL);
+		free_percpu(site->counters);
+		site->counters = NULL;
 	}
 }

@@ -4,7 +4,10 @@
  *
  * Each iteration dirties every page of a MAP_SHARED file mapping and zaps
  * the range, so every iteration goes through the zap loop and its TLB
- * flush, where zap_pte_range.before_flush probes.  Run as a task the
+ * flush, where zap_pte_range.before_flush probes.  With --mode mprotect it
+ * write-protects and unprotects the range instead: change_pte_range()
+ * rewrites every present PTE under one PTL per page table, where
+ * change_pte_range.after_clear probes.  Run as a task the
  * module's filters do not select, it measures what an armed probe costs
  * everybody else; run as the target, it exercises the filters (the
  * in-guest tests and scripts/bench-probe-cost use it both ways).
@@ -18,17 +21,21 @@
 
 #include "common.h"
 
+enum zb_mode { ZB_DONTNEED, ZB_MPROTECT };
+static const char *const zb_modes[] = { "dontneed", "mprotect", NULL };
+
 struct zapbench {
 	const char *path;
 	const char *name;
+	int mode;
 };
 
 static const char *const zb_threads[] = { "the benchmark", NULL };
 
-#define ZB_OPT(_name, _type, _field, _metavar, _help)			\
+#define ZB_OPT(_name, _type, _field, _metavar, _help, ...)		\
 	{ .name = _name, .type = _type,					\
 	  .off = offsetof(struct zapbench, _field),			\
-	  .metavar = _metavar, .help = _help }
+	  .metavar = _metavar, .help = _help, __VA_ARGS__ }
 
 static const struct mmr_option zb_options[] = {
 	ZB_OPT("file", MMR_OPT_STRING, path, "PATH",
@@ -37,6 +44,11 @@ static const struct mmr_option zb_options[] = {
 	ZB_OPT("name", MMR_OPT_STRING, name, "COMM",
 	       "Name the process COMM, as the module's comm filter sees it\n"
 	       "(default mmr-bench; at most 15 characters)."),
+	ZB_OPT("mode", MMR_OPT_CHOICE, mode, "dontneed|mprotect",
+	       "dontneed: zap the range with MADV_DONTNEED (default).\n"
+	       "mprotect: make it read-only and writable again with mprotect();\n"
+	       "the pages stay mapped, so every PTE is rewritten each time.",
+	       .choices = zb_modes),
 	{ NULL }
 };
 
@@ -45,8 +57,9 @@ static const struct mmr_stressor zb_stressor = {
 	.summary	= "measure MADV_DONTNEED-loop throughput",
 	.description	=
 		"Dirties every page of a MAP_SHARED file mapping and zaps it with\n"
-		"MADV_DONTNEED, in a loop, for --duration seconds (or --rounds\n"
-		"iterations), and reports iterations per second.  It checks no\n"
+		"MADV_DONTNEED (or mprotects it, --mode), in a loop, for --duration\n"
+		"seconds (or --rounds iterations), and reports iterations per\n"
+		"second.  It checks no\n"
 		"data: it is the yardstick for the cost of armed probes on tasks\n"
 		"the filters do not select, and a target for filter tests.",
 	.options	= zb_options,
@@ -87,15 +100,21 @@ int main(int argc, char **argv)
 	do {
 		for (i = 0; i < opts.pages; i++)
 			map[i * pgsz] = (char)iters;
-		if (madvise(map, opts.pages * pgsz, MADV_DONTNEED))
+		if (zb.mode == ZB_DONTNEED &&
+		    madvise(map, opts.pages * pgsz, MADV_DONTNEED))
 			mmr_fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+		if (zb.mode == ZB_MPROTECT &&
+		    (mprotect(map, opts.pages * pgsz, PROT_READ) ||
+		     mprotect(map, opts.pages * pgsz, PROT_READ | PROT_WRITE)))
+			mmr_fail("mprotect: %s", strerror(errno));
 		secs = mmr_now() - start;
 	} while (++iters < opts.rounds && secs < opts.duration);
 
 	if (opts.json)
-		printf("{\"stressor\":\"zapbench\",\"name\":\"%s\",\"pages\":%lu,"
-		       "\"iterations\":%lu,\"seconds\":%.3f,\"per_second\":%.1f}\n",
-		       zb.name, opts.pages, iters, secs, iters / secs);
+		printf("{\"stressor\":\"zapbench\",\"name\":\"%s\",\"mode\":\"%s\","
+		       "\"pages\":%lu,\"iterations\":%lu,\"seconds\":%.3f,"
+		       "\"per_second\":%.1f}\n", zb.name, zb_modes[zb.mode],
+		       opts.pages, iters, secs, iters / secs);
 	else
 		printf("mmrace-zapbench: %lu iterations of %lu pages in %.3f s: "
 		       "%.1f/s\n", iters, opts.pages, secs, iters / secs);

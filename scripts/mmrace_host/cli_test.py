@@ -3,8 +3,9 @@
 1. stressor unit tests (userspace/, make check) and host unit tests (scripts/tests/);
 2. the module builds warning-free against every kernel;
 3. in-guest tests on every kernel: the module suite (guest-module.sh), the
-   R2/R3 sites (guest-sites.sh) and the stressors' selftest with the tests
-   that change swap, mTHP and cgroups (guest-selftest.sh);
+   R2/R3 sites (guest-sites.sh), the stressors' selftest with the tests
+   that change swap, mTHP and cgroups (guest-selftest.sh), and the governor
+   under every site at its largest settings for 60 s (guest-hostile.sh);
 4. controls: every expectation the scenario files state for the Debian
    kernels, with injection (pipeline.run_controls, as `mmrace controls`):
    positive controls must find their corruption, negative ones nothing, and
@@ -93,7 +94,8 @@ def module_builds(tap: Tap, _outroot: Path):
                "; ".join(mb.warnings[:3]))
 
 
-GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh", "guest-selftest.sh")
+GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh", "guest-selftest.sh",
+                 "guest-hostile.sh")
 SUITE_GUEST = guestcfg.DEFAULT.replace(cmdline="transparent_hugepage=never zswap.enabled=0")
 
 

@@ -6,7 +6,8 @@ fails after a boot.  They come from the module's source, not from a second
 list kept here by hand:
 
   module/site_table.c  mmrace_site_defs[]: .name and .filters of each site
-  module/debugfs.c     knobs[]: KNOB(name, filter), and mmrace_counter_names[]
+  module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter), and
+                       mmrace_counter_names[]
   module/oracles.c     the "<oracle> <counter>=%lld ..." line of the oracles file
 """
 
@@ -20,7 +21,8 @@ MODULE_DIR = Path(__file__).resolve().parents[2] / "module"
 _SITE = re.compile(r'\.name\s*=\s*"([^"]+)",(.*?)\n\t\}', re.S)
 _FILTERS = re.compile(r"\.filters\s*=\s*([^,]+),")
 _KNOB_TABLE = re.compile(r"knobs\[\]\s*=\s*\{(.*?)\};", re.S)
-_KNOB = re.compile(r"KNOB\((\w+),\s*(\w+)\)")
+# KNOB(name, type, min, max, filter): the name and the last argument
+_KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,[^()]*,\s*(\w+)\s*\)")
 _COUNTERS = re.compile(r"mmrace_counter_names\[[^]]*\]\s*=\s*\{(.*?)\};", re.S)
 _ORACLE = re.compile(r'seq_printf\(m,\s*"(\w+) ((?:\w+=%\w+ ?)+)\\n"')
 

@@ -44,7 +44,7 @@ reset_site() {
 	echo 100 > $S/probability
 	echo 1 > $S/interval
 	echo -1 > $S/times
-	echo > $S/comm
+	echo none > $S/comm
 	echo none > $S/tgid
 	echo 0 > $S/ino
 	echo 1 > $D/reset
@@ -60,7 +60,7 @@ for site in do_swap_page.entry do_swap_page.after_read try_to_unmap_one.entry \
 	grep -q "^$site state=idle probe=" $D/sites
 	ok $? "$site resolved: $(grep "^$site " $D/sites | cut -d'#' -f1)"
 done
-grep -q '^unmap_incomplete large_unmaps=0 still_mapped=0$' $D/oracles
+grep -q '^unmap_incomplete large_unmaps=0 still_mapped=0 missed=0$' $D/oracles
 ok $? "oracle unmap_incomplete resolved"
 [ "$(stat -c %a $S/delay_us)" = 600 ] && [ "$(stat -c %a $D/max_delay_us)" = 600 ]
 ok $? "knobs are root-only (0600)"
@@ -93,19 +93,55 @@ good $S/times -1
 bad $S/times -2
 bad $S/times many
 good $S/comm mmr-zapper
-good $S/comm ""
+bad $S/comm ""
+bad $S/comm "   "
+bad $S/comm "$(printf 'mmr\tzapper')"
 bad $S/comm this-name-is-too-long
+good $S/comm none
 good $S/tgid '*'
-good $S/tgid 1234
+good $S/tgid $$
 good $S/tgid none
 bad $S/tgid 0
 bad $S/tgid -7
 bad $S/tgid abc
+bad $S/tgid 4194305
+bad $S/tgid 99999
 good $S/ino 12
 good $S/ino 0
 bad $S/ino -1
 bad $S/ino 0x
 bad $S/delay_us "$(printf '%080d' 1)"
+# numbers are decimal: no octal, no hex
+good $S/delay_us 010 10
+bad $S/delay_us 0x10
+good $S/delay_us 0
+
+# a value is one write(2) at offset 0, without NUL bytes
+printf '1\0junk' > $S/enable 2>/dev/null
+rc=$?
+[ $rc != 0 ] && [ "$(cat $S/enable)" = 0 ]
+ok $? "enable rejects '1\\0junk' (rc=$rc), still 0"
+(printf 100; sleep 0.1; printf 200) > $S/delay_us 2>/dev/null
+rc=$?
+[ $rc != 0 ] && [ "$(cat $S/delay_us)" = 100 ]
+ok $? "a second write on one open file is refused (rc=$rc), the first stands: $(cat $S/delay_us)"
+printf 7 | dd of=$S/probability bs=1 seek=100 conv=notrunc 2>/dev/null
+rc=$?
+[ $rc != 0 ] && [ "$(cat $S/probability)" = 100 ]
+ok $? "a write at offset 100 is refused (rc=$rc)"
+echo 0 > $S/delay_us
+
+# a read formats once: a value changed between two reads of one open file
+# does not tear it
+echo 9000 > $S/delay_us
+exec 4< $S/delay_us
+first=$(dd bs=1 count=1 <&4 2>/dev/null)
+echo 15 > $S/delay_us
+rest=$(cat <&4)
+exec 4<&-
+[ "$first$rest" = 9000 ]
+ok $? "a read across a change gives the old value whole: '$first$rest'"
+echo 0 > $S/delay_us
 R=$D/do_swap_page.after_read
 good $R/min_order 4
 good $R/min_order 0
@@ -122,6 +158,13 @@ ok $? "filter knobs exist only where the site can evaluate them"
 good $D/max_delay_us 20000
 bad $D/max_delay_us 0
 bad $D/max_delay_us 100001
+good $D/max_delay_us 10000
+# max_delay_us cannot go below a site's knobs: the ranges always hold
+echo 5000 > $R/rendezvous_us
+bad $D/max_delay_us 4000
+echo 0 > $R/rendezvous_us
+good $D/max_delay_us 4000
+good $S/delay_max_us 0
 good $D/max_delay_us 10000
 good $D/budget_us 250000
 bad $D/budget_us 0
@@ -164,7 +207,7 @@ ok $? "ino filter: zaps of the selected file delayed $(counter injected) times"
 
 # tgid: two identical benchmarks, only one selected; the trace tells whom
 echo 0 > $S/ino
-echo > $S/comm
+echo none > $S/comm
 echo 0 > $T/tracing_on
 echo > $T/trace
 echo 1 > $T/events/mmrace/mmrace_inject/enable

@@ -12,7 +12,7 @@ c() { cat "$D/$1/$2"; }
 reset_site() {	# reset_site SITE: idle, no filters, 100 us delays
 	echo 0 > $D/$1/enable
 	echo 100 > $D/$1/delay_us
-	echo > $D/$1/comm
+	echo none > $D/$1/comm
 	echo none > $D/$1/tgid
 	[ -e $D/$1/min_order ] && echo 0 > $D/$1/min_order
 	[ -e $D/$1/anon ] && echo any > $D/$1/anon

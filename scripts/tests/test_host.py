@@ -101,7 +101,7 @@ class ScenarioCheckTest(unittest.TestCase):
         self.assertNotIn("rendezvous_us", mn.sites["zap_pte_range.before_flush"])
         self.assertIn("rendezvous_us", mn.sites["do_swap_page.after_read"])
         self.assertIn("rv_meetings", mn.counters)
-        self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped"))
+        self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped", "missed"))
 
     def test_job_script_inject_sets_knobs_then_enables(self):
         sc = scenario.load("zap-lostwrite")
@@ -161,14 +161,15 @@ class VerdictTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             g = Path(d)
             (g / "stressor.json").write_text('{"bad_pages":0}')
-            (g / "stats.txt").write_text("try_to_unmap_one.entry rv_meetings=759\n")
+            (g / "stats.txt").write_text("change_pte_range.after_clear rv_meetings=490\n"
+                                         "try_to_unmap_one.entry rv_meetings=0\n")
             (g / "oracles.txt").write_text(
-                "unmap_incomplete large_unmaps=1035 still_mapped=0\n")
+                "unmap_incomplete large_unmaps=810 still_mapped=0\n")
             s = report.summarize(sc, SimpleNamespace(name="debian-6.12"), True, _res(), g)
             self.assertEqual((s["verdict"], s["window_evidence"]["met"]), ("clean", True))
             self.assertEqual(s["window_evidence"]["values"],
-                             {"unmap_incomplete.large_unmaps": 1035,
-                              "try_to_unmap_one.entry.rv_meetings": 759})
+                             {"unmap_incomplete.large_unmaps": 810,
+                              "change_pte_range.after_clear.rv_meetings": 490})
 
     def test_summary_and_report(self):
         sc = scenario.load("zap-lostwrite")
