@@ -374,15 +374,15 @@ static const char *site_state(struct mmrace_site *site)
 		lockdep_is_held(&mmrace_cfg_lock))->enable ? "armed" : "idle";
 }
 
-/* IRQ state the site's handlers saw: on, off, mixed, or - (no hit yet) */
+/* IRQ state matched hits saw at the window: on, off, mixed, or - (none yet) */
 static const char *site_irqs(struct mmrace_site *site)
 {
-	u64 hits = mmrace_counter(site, MMRACE_HITS);
+	u64 matched = mmrace_counter(site, MMRACE_MATCHED);
 	u64 off = mmrace_counter(site, MMRACE_IRQS_OFF);
 
-	if (!hits)
+	if (!matched)
 		return "-";
-	return !off ? "on" : off == hits ? "off" : "mixed";
+	return !off ? "on" : off == matched ? "off" : "mixed";
 }
 
 static int sites_show(struct seq_file *m, void *v)

@@ -323,6 +323,9 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 	if (!object_selected(cfg, hit))
 		return;
 	mmrace_count(site, MMRACE_MATCHED, 1);
+	/* the IRQ state a delay here runs with, for "sites" */
+	if (irqs_disabled())
+		mmrace_count(site, MMRACE_IRQS_OFF, 1);
 	if (!should_try(site, cfg))
 		return;
 
@@ -362,8 +365,6 @@ static bool hit_begin(struct mmrace_site *site, struct pt_regs *regs,
 	if (!mmrace_in_ranges(site->caller, hit->caller))
 		return false;
 	mmrace_count(site, MMRACE_HITS, 1);
-	if (irqs_disabled())
-		mmrace_count(site, MMRACE_IRQS_OFF, 1);
 	if (!cfg->enable || !task_selected(cfg))
 		return false;
 	if (site->def->args)

@@ -137,7 +137,7 @@ enum mmrace_counter {
 	MMRACE_RV_MEETINGS,	/* second arrivals that found a waiter */
 	MMRACE_RV_TIMEOUTS,	/* waits that ended alone */
 	MMRACE_RV_BUSY,		/* first arrivals whose slot held another key */
-	MMRACE_IRQS_OFF,	/* hits whose handler ran with IRQs disabled */
+	MMRACE_IRQS_OFF,	/* matched hits whose window ran with IRQs off */
 	MMRACE_NR_COUNTERS,
 };
 

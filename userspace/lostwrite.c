@@ -139,11 +139,14 @@ static char *lw_map(struct lostwrite *lw, void *addr, int flags)
  * one pass that ends in the one TLB flush the window is opened at.
  *
  * A range that crosses a PMD boundary is zapped in two passes, and then
- * nearly every round loses the race.  During the first pass's delay,
- * writeback reaches a page still mapped in the second table: it
- * write-protects the page and waits for a TLB-flush IPI that the delayed CPU
- * answers only once the delay is over, so the pages it has already cleaned
- * reach the disk after the window has closed.  mmap() places the range
+ * nearly every round loses the race.  In the traces, during the first
+ * pass's delay writeback reaches a page still mapped in the second table
+ * and write-protects it, the delayed CPU's "remote shootdown" TLB event
+ * comes only after the delay, and the pages writeback has already cleaned
+ * reach the disk after the window has closed.  Why the shootdown waits is
+ * not known: the site's handler runs with IRQs on (measured: irqs_off 0 of
+ * every matched hit, Debian 6.1 and 6.12), so it is not a blocked IPI.
+ * mmap() places the range
  * anywhere (ASLR), and 64 pages cross a boundary in about 1 process in 8.
  * Measured on Debian 6.1 before this, in 60 traced runs: 9 zapped in two
  * passes in every round and 6 of them found nothing; all 51 others found
