@@ -143,12 +143,12 @@ static const struct knob knobs[] = {
 static const char *const anon_names[] = { "file", "anon" };
 
 /* The rules that tie knobs together, for every write. */
-static bool cfg_valid(const struct mmrace_cfg *c)
+static bool cfg_valid(const struct mmrace_cfg *c, u32 max_delay_us)
 {
-	return c->delay_us <= mmrace_max_delay_us &&
-	       c->delay_max_us <= mmrace_max_delay_us &&
+	return c->delay_us <= max_delay_us &&
+	       c->delay_max_us <= max_delay_us &&
 	       (!c->delay_max_us || c->delay_max_us >= c->delay_us) &&
-	       c->rendezvous_us <= mmrace_max_delay_us;
+	       c->rendezvous_us <= max_delay_us;
 }
 
 static bool tgid_exists(int tgid)
@@ -272,7 +272,7 @@ static int knob_apply(struct mmrace_site *site, const struct knob *knob,
 	new = kmemdup(old, sizeof(*old), GFP_KERNEL);
 	if (!new)
 		return -ENOMEM;
-	if (knob_parse(knob, new, val) || !cfg_valid(new)) {
+	if (knob_parse(knob, new, val) || !cfg_valid(new, mmrace_max_delay_us)) {
 		kfree(new);
 		return -EINVAL;
 	}
@@ -489,16 +489,13 @@ static struct limit limits[] = {
 
 static bool sites_fit(u32 max_delay_us)
 {
-	u32 saved = mmrace_max_delay_us;
-	bool fit = true;
 	unsigned int i;
 
-	mmrace_max_delay_us = max_delay_us;
-	for (i = 0; i < mmrace_nr_sites && fit; i++)
-		fit = cfg_valid(rcu_dereference_protected(mmrace_sites[i].cfg,
-				lockdep_is_held(&mmrace_cfg_lock)));
-	mmrace_max_delay_us = saved;
-	return fit;
+	for (i = 0; i < mmrace_nr_sites; i++)
+		if (!cfg_valid(rcu_dereference_protected(mmrace_sites[i].cfg,
+				lockdep_is_held(&mmrace_cfg_lock)), max_delay_us))
+			return false;
+	return true;
 }
 
 static ssize_t limit_write(struct file *file, const char __user *ubuf,
