@@ -63,8 +63,10 @@ struct value_buf {
 
 static int value_open(struct inode *inode, struct file *file)
 {
-	file->private_data = kzalloc(sizeof(struct value_buf), GFP_KERNEL);
-	return file->private_data ? 0 : -ENOMEM;
+	struct value_buf *vb = kzalloc(sizeof(*vb), GFP_KERNEL);
+
+	file->private_data = vb;
+	return vb ? 0 : -ENOMEM;
 }
 
 static int value_release(struct inode *inode, struct file *file)
@@ -99,7 +101,7 @@ static int value_get(char *buf, const char __user *ubuf, size_t len,
 	if (strlen(buf) != len)
 		return -EINVAL;
 	*ppos = len;
-	strim(buf);
+	memmove(buf, strim(buf), strlen(strim(buf)) + 1);
 	return 0;
 }
 
@@ -151,14 +153,23 @@ static bool cfg_valid(const struct mmrace_cfg *c, u32 max_delay_us)
 	       c->rendezvous_us <= max_delay_us;
 }
 
-static bool tgid_exists(int tgid)
+/*
+ * The tgid as the writer's pid namespace numbers it, as the initial
+ * namespace does (what current->tgid holds), or 0 if no such process
+ * exists.  Checked when written: a tgid reused later selects the new
+ * process.
+ */
+static int tgid_global(int nr)
 {
-	bool found;
+	struct pid *pid;
+	int tgid = 0;
 
 	rcu_read_lock();
-	found = pid_task(find_vpid(tgid), PIDTYPE_TGID);
+	pid = find_vpid(nr);
+	if (pid && pid_task(pid, PIDTYPE_TGID))
+		tgid = pid_nr(pid);
 	rcu_read_unlock();
-	return found;
+	return tgid;
 }
 
 static int knob_parse(const struct knob *k, struct mmrace_cfg *cfg,
@@ -194,7 +205,7 @@ static int knob_parse(const struct knob *k, struct mmrace_cfg *cfg,
 		if (!*val || strlen(val) >= TASK_COMM_LEN)
 			return -EINVAL;
 		for (p = val; *p; p++)
-			if (*p < 0x20 || *p == 0x7f)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				return -EINVAL;
 		strscpy(cfg->comm, val, TASK_COMM_LEN);
 		return 0;
@@ -207,11 +218,10 @@ static int knob_parse(const struct knob *k, struct mmrace_cfg *cfg,
 			cfg->tgid = MMRACE_TGID_ANY;
 			return 0;
 		}
-		if (kstrtoint(val, 10, &n) || n <= 0 || n > PID_MAX_LIMIT ||
-		    !tgid_exists(n))
+		if (kstrtoint(val, 10, &n) || n <= 0 || n > PID_MAX_LIMIT)
 			return -EINVAL;
-		cfg->tgid = n;
-		return 0;
+		cfg->tgid = tgid_global(n);
+		return cfg->tgid ? 0 : -EINVAL;
 	case K_ANON:
 		if (!strcmp(val, "any")) {
 			cfg->anon = MMRACE_ANY;
@@ -503,7 +513,7 @@ static ssize_t limit_write(struct file *file, const char __user *ubuf,
 {
 	struct limit *lim = file_inode(file)->i_private;
 	char buf[KNOB_BUF];
-	int ret = 0;
+	int ret;
 	u32 v;
 
 	ret = value_get(buf, ubuf, len, ppos);

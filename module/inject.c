@@ -339,7 +339,8 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 		return;
 	}
 	if (hit->key && cfg->rendezvous_us) {
-		mmrace_rendezvous_wait(site, hit->key, cap_ns(cfg->rendezvous_us));
+		mmrace_rendezvous_wait(site, hit->key,
+				       cap_ns(cfg->rendezvous_us));
 		return;
 	}
 	ns = pick_delay_ns(cfg);

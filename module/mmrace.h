@@ -38,6 +38,9 @@
  * an RCU CPU stall after 21 s (CONFIG_RCU_CPU_STALL_TIMEOUT) and a hung
  * task after 120 s: 200 ms is a hundredth of the shortest, which leaves
  * room for the rest of a stretch running 10-50 times slower under QEMU TCG.
+ * The bound is per task: a CPU spinning on a lock that delayed tasks hold
+ * in turn can wait up to one bound per such task (on a 4-CPU guest, well
+ * under a second).
  */
 #define MMRACE_STRETCH_MAX_US		200000
 #define MMRACE_SCOPE_SLOTS_BITS		6

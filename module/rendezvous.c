@@ -16,7 +16,8 @@
  * back.  One slot per key hash; a slot busy with another key means no
  * rendezvous for this hit (counted as rv_busy), never a wait for the slot.
  * The order of events is inject.c's window(): a second arrival first gets
- * its delay granted, then wakes the waiter, then delays.
+ * its delay granted (it needs a non-zero delay_us), then wakes the waiter,
+ * then delays.
  */
 #include <linux/hash.h>
 #include <linux/spinlock.h>
@@ -112,8 +113,9 @@ void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 
 	if (!mmrace_governor_take(site, ns))
 		return;
-	/* visible to second arrivals before the key is */
 	atomic_inc(&rv_waiting);
+	/* order: second arrivals see rv_waiting before the key is claimed */
+	smp_mb__after_atomic();
 	if (!rv_claim(slot, key)) {
 		atomic_dec(&rv_waiting);
 		mmrace_governor_refund(ns);
@@ -125,9 +127,10 @@ void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 	atomic_inc(&site->active);
 	waited = mmrace_busy_wait(ns, &slot->met);
 	atomic_dec(&site->active);
+	/* released before rv_waiting drops: a late join finds no key */
+	if (!rv_release(slot))
+		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
 	atomic_dec(&rv_waiting);
 	if (waited < ns)
 		mmrace_governor_refund(ns - waited);
-	if (!rv_release(slot))
-		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
 }

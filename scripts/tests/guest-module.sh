@@ -113,6 +113,7 @@ bad $S/ino 0x
 bad $S/delay_us "$(printf '%080d' 1)"
 # numbers are decimal: no octal, no hex
 good $S/delay_us 010 10
+good $S/delay_us " 5 " 5
 bad $S/delay_us 0x10
 good $S/delay_us 0
 
