@@ -49,10 +49,9 @@ def _row(s: dict) -> str:
 def cmd_controls(args) -> int:
     """Positive and negative controls: every expectation of the scenarios
     on the Debian kernels, and with --buglab on the bug-lab kernels too."""
-    for spec in args.scenario:          # every file is checked before any boot
-        scenario.load(spec)
     camp = Path(args.out) if args.out else \
         pipeline.RESULTS / time.strftime("%Y%m%d-%H%M%S-controls")
+    # loads, and so checks, every file before any guest boots
     rows = pipeline.expectations(args.scenario or scenario.names(), args.buglab)
     if not rows:
         print("mmrace controls: no expectations to check (a scenario's [expect] table "

@@ -79,7 +79,9 @@ def verdict(stress: dict, findings: list, evidence_met: bool) -> str:
 
 
 def evidence_counters(site_stats: dict, oracles: dict) -> dict:
-    """Every name an evidence rule can use (scenario.Evidence), with its value."""
+    """Every name an evidence rule (scenario.Evidence) or the scenario's
+    oracle can use, with its value: the sums over the sites,
+    <site>.<counter> and <oracle>.<counter>."""
     c = {"overlaps": sum(x.get("overlaps", 0) for x in site_stats.values()),
          "injections": sum(x.get("injected", 0) for x in site_stats.values())}
     for name, counters in (*site_stats.items(), *oracles.items()):
@@ -91,14 +93,6 @@ def window_evidence(ev, counters: dict) -> dict:
     return {"rule": ev.rule, "value": ev.value(counters),
             "values": {n: counters.get(n) for n, _, _ in ev.terms},
             "met": ev.met(counters)}
-
-
-def oracle_value(sc, oracles: dict):
-    """The scenario's oracle counter, None if it has none or it is missing."""
-    if not sc.oracle:
-        return None
-    name, counter = sc.oracle.split(".", 1)
-    return oracles.get(name, {}).get(counter)
 
 
 def oracle_ok(expected: str, value) -> bool:
@@ -117,8 +111,8 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     site_stats = {s: stats.get(s, {}) for s in sc.sites}
     findings = [f for f in res.health if f[0] != "warning"]
     oracles = parse_stats(_read(guest / "oracles.txt", ""))
-    evidence = window_evidence(sc.evidence_for(kernel.name),
-                               evidence_counters(site_stats, oracles))
+    counters = evidence_counters(site_stats, oracles)
+    evidence = window_evidence(sc.evidence_for(kernel.name), counters)
     v = verdict(stress, findings, evidence["met"])
     s = stress or {}
     return {
@@ -135,13 +129,13 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "classes": s.get("classes"),
         "time_to_first_detection_s": s.get("time_to_first_detection_s"),
         "stress_seconds": s.get("stress_seconds"),
-        "injections": sum(c.get("injected", 0) for c in site_stats.values()),
-        "overlaps": sum(c.get("overlaps", 0) for c in site_stats.values()),
+        "injections": counters["injections"],
+        "overlaps": counters["overlaps"],
         "window_evidence": evidence,
         "sites": site_stats,
         "oracles": oracles,
         "oracle": sc.oracle or None,
-        "oracle_value": oracle_value(sc, oracles),
+        "oracle_value": counters.get(sc.oracle) if sc.oracle else None,
         "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
         "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
