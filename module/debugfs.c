@@ -93,6 +93,8 @@ static ssize_t value_read(struct file *file, char __user *ubuf, size_t len,
 static int value_get(char *buf, const char __user *ubuf, size_t len,
 		     loff_t *ppos)
 {
+	char *val;
+
 	if (*ppos || len >= KNOB_BUF)
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
@@ -101,7 +103,8 @@ static int value_get(char *buf, const char __user *ubuf, size_t len,
 	if (strlen(buf) != len)
 		return -EINVAL;
 	*ppos = len;
-	memmove(buf, strim(buf), strlen(strim(buf)) + 1);
+	val = strim(buf);
+	memmove(buf, val, strlen(val) + 1);
 	return 0;
 }
 
