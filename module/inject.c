@@ -25,6 +25,7 @@
 
 u32 mmrace_max_delay_us = MMRACE_DEF_MAX_DELAY_US;
 u32 mmrace_budget_us = MMRACE_DEF_BUDGET_US;
+atomic_t mmrace_nr_armed = ATOMIC_INIT(0);
 
 void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n)
 {
@@ -56,8 +57,11 @@ void mmrace_site_reset_counters(struct mmrace_site *site)
  *
  * Per CPU, two limits on the time delays and rendezvous waits take:
  *
- * - a token bucket refilled at budget_us per second, holding at most one
- *   second's worth: the share of this CPU that delays may take over time;
+ * - a token bucket per site, refilled at budget_us / (armed sites) per
+ *   second and holding at most one second's worth: together the sites take
+ *   at most budget_us of each CPU second, and a busy site (change_pte_range
+ *   under mprotect rewrites PTEs by the hundred) cannot starve a rare one
+ *   of its share.  A share one site leaves unused is not lent to another;
  * - a bound on continuous time, MMRACE_STRETCH_MAX_US: delays and waits
  *   that one task takes with no context switch in between (its nvcsw +
  *   nivcsw unchanged) belong to one stretch in which this CPU neither
@@ -68,12 +72,12 @@ void mmrace_site_reset_counters(struct mmrace_site *site)
  * A delay or wait that does not fit is skipped and counted as throttled.
  * Probe handlers do not nest on a CPU (kprobes count a nested hit as
  * missed) and run with preemption disabled, so the per-CPU state is ours.
+ * When the number of armed sites changes, each bucket adopts its new
+ * share at its next refill.
  * Credit is kept in ns * USEC_PER_SEC so that frequent small refills do
  * not round to nothing.
  */
 struct governor {
-	u64 credit;			/* ns of delay * USEC_PER_SEC */
-	u64 refilled;			/* when credit was last topped up */
 	struct task_struct *task;	/* the current stretch's task, */
 	unsigned long switches;		/* its context switches then, */
 	u64 stretch;			/* and the delay it holds so far */
@@ -81,6 +85,7 @@ struct governor {
 	u64 rate_throttled;
 	u64 stretch_throttled;
 };
+
 static DEFINE_PER_CPU(struct governor, governor);
 
 static unsigned long switches(struct task_struct *t)
@@ -88,15 +93,23 @@ static unsigned long switches(struct task_struct *t)
 	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
 }
 
+/* us of delay per second this CPU grants each armed site */
+static u64 share_us(void)
+{
+	return READ_ONCE(mmrace_budget_us) /
+	       max(atomic_read(&mmrace_nr_armed), 1);
+}
+
 bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
 {
 	struct governor *g = this_cpu_ptr(&governor);
+	struct mmrace_bucket *b = this_cpu_ptr(site->bucket);
 	u64 now = ktime_get_mono_fast_ns();
-	u64 rate = READ_ONCE(mmrace_budget_us);
-	u64 elapsed = min_t(u64, now - g->refilled, NSEC_PER_SEC);
+	u64 rate = share_us();
+	u64 elapsed = min_t(u64, now - b->refilled, NSEC_PER_SEC);
 
-	g->credit = min(g->credit + elapsed * rate, rate * NSEC_PER_SEC);
-	g->refilled = now;
+	b->credit = min(b->credit + elapsed * rate, rate * NSEC_PER_SEC);
+	b->refilled = now;
 	if (g->task != current || g->switches != switches(current)) {
 		g->task = current;
 		g->switches = switches(current);
@@ -107,23 +120,23 @@ bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
 		mmrace_count(site, MMRACE_THROTTLED, 1);
 		return false;
 	}
-	if (ns * USEC_PER_SEC > g->credit) {
+	if (ns * USEC_PER_SEC > b->credit) {
 		g->rate_throttled++;
 		mmrace_count(site, MMRACE_THROTTLED, 1);
 		return false;
 	}
-	g->credit -= ns * USEC_PER_SEC;
+	b->credit -= ns * USEC_PER_SEC;
 	g->stretch += ns;
 	g->longest = max(g->longest, g->stretch);
 	return true;
 }
 
 /* Give back what a granted wait did not use (same CPU, same stretch). */
-void mmrace_governor_refund(u64 ns)
+void mmrace_governor_refund(struct mmrace_site *site, u64 ns)
 {
 	struct governor *g = this_cpu_ptr(&governor);
 
-	g->credit += ns * USEC_PER_SEC;
+	this_cpu_ptr(site->bucket)->credit += ns * USEC_PER_SEC;
 	g->stretch -= min(ns, g->stretch);
 }
 
@@ -139,8 +152,9 @@ void mmrace_governor_show(struct seq_file *m)
 		rate += READ_ONCE(g->rate_throttled);
 		stretch += READ_ONCE(g->stretch_throttled);
 	}
-	seq_printf(m, "governor stretch_max_us=%u longest_stretch_us=%llu throttled_rate=%llu throttled_stretch=%llu\n",
-		   MMRACE_STRETCH_MAX_US, longest / NSEC_PER_USEC, rate, stretch);
+	seq_printf(m, "governor stretch_max_us=%u longest_stretch_us=%llu throttled_rate=%llu throttled_stretch=%llu armed_sites=%d share_us=%llu\n",
+		   MMRACE_STRETCH_MAX_US, longest / NSEC_PER_USEC, rate, stretch,
+		   atomic_read(&mmrace_nr_armed), share_us());
 }
 
 void mmrace_governor_reset(void)
@@ -231,7 +245,7 @@ static bool grant(struct mmrace_site *site, const struct mmrace_cfg *cfg,
 	if (!mmrace_governor_take(site, ns))
 		return false;
 	if (cfg->times >= 0 && atomic_dec_if_positive(&site->times_left) < 0) {
-		mmrace_governor_refund(ns);
+		mmrace_governor_refund(site, ns);
 		return false;
 	}
 	return true;

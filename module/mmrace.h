@@ -29,7 +29,7 @@
 
 #define MMRACE_HARD_MAX_DELAY_US	100000	/* 100 ms: no knob goes above */
 #define MMRACE_DEF_MAX_DELAY_US		10000
-#define MMRACE_DEF_BUDGET_US		500000	/* per CPU per second */
+#define MMRACE_DEF_BUDGET_US		500000	/* per CPU per second, shared */
 /*
  * The governor's bound on continuous time (inject.c): delays and
  * rendezvous waits one task takes on one CPU without a context switch in
@@ -149,6 +149,12 @@ struct mmrace_counters {
 	u64 c[MMRACE_NR_COUNTERS];
 };
 
+/* Per CPU: a site's share of the governor's rate budget (inject.c). */
+struct mmrace_bucket {
+	u64 credit;		/* ns of delay * USEC_PER_SEC */
+	u64 refilled;		/* when credit was last topped up */
+};
+
 /* Which task was last in a site's scope function, with what inode. */
 struct mmrace_scope_slot {
 	struct task_struct *task;
@@ -172,12 +178,14 @@ struct mmrace_site {
 	atomic64_t interval_count;
 	atomic_t active;		/* delays in progress */
 	struct mmrace_counters __percpu *counters;
+	struct mmrace_bucket __percpu *bucket;
 	struct mmrace_scope_slot scope[1 << MMRACE_SCOPE_SLOTS_BITS];
 };
 
 /* Global limits, written through debugfs under mmrace_cfg_lock. */
 extern u32 mmrace_max_delay_us;
 extern u32 mmrace_budget_us;
+extern atomic_t mmrace_nr_armed;	/* sites sharing the budget */
 extern struct mutex mmrace_cfg_lock;
 
 extern struct mmrace_site mmrace_sites[];
@@ -200,7 +208,7 @@ bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr);
 void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n);
 u64 mmrace_counter(struct mmrace_site *site, enum mmrace_counter c);
 bool mmrace_governor_take(struct mmrace_site *site, u64 ns);
-void mmrace_governor_refund(u64 ns);
+void mmrace_governor_refund(struct mmrace_site *site, u64 ns);
 void mmrace_governor_show(struct seq_file *m);
 void mmrace_governor_reset(void);
 u64 mmrace_busy_wait(u64 ns, const int *until);

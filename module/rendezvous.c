@@ -118,7 +118,7 @@ void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 	smp_mb__after_atomic();
 	if (!rv_claim(slot, key)) {
 		atomic_dec(&rv_waiting);
-		mmrace_governor_refund(ns);
+		mmrace_governor_refund(site, ns);
 		mmrace_count(site, MMRACE_RV_BUSY, 1);
 		return;
 	}
@@ -132,5 +132,5 @@ void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
 	atomic_dec(&rv_waiting);
 	if (waited < ns)
-		mmrace_governor_refund(ns - waited);
+		mmrace_governor_refund(site, ns - waited);
 }

@@ -195,6 +195,7 @@ int mmrace_site_set_armed(struct mmrace_site *site, bool on)
 		return -ENODEV;
 	if (!on) {
 		disarm(site);
+		atomic_dec(&mmrace_nr_armed);
 		return 0;
 	}
 	if (site->scope_registered)
@@ -205,6 +206,8 @@ int mmrace_site_set_armed(struct mmrace_site *site, bool on)
 		ret = set_probe(window_probe(site), true);
 	if (ret)
 		disarm(site);
+	else
+		atomic_inc(&mmrace_nr_armed);
 	return ret;
 }
 
@@ -233,7 +236,8 @@ int mmrace_sites_init(void)
 		struct mmrace_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 
 		site->counters = alloc_percpu(struct mmrace_counters);
-		if (!cfg || !site->counters) {
+		site->bucket = alloc_percpu(struct mmrace_bucket);
+		if (!cfg || !site->counters || !site->bucket) {
 			kfree(cfg);
 			mmrace_sites_exit();
 			return -ENOMEM;
@@ -279,5 +283,7 @@ void mmrace_sites_exit(void)
 		RCU_INIT_POINTER(site->cfg, NULL);
 		free_percpu(site->counters);
 		site->counters = NULL;
+		free_percpu(site->bucket);
+		site->bucket = NULL;
 	}
 }
