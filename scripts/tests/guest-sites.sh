@@ -2,7 +2,8 @@
 # In-guest tests of the R2/R3 sites (busybox sh, TAP output): each site
 # fires under a workload that reaches it, is delayed only for the task its
 # filters select, and its object filters (min_order, anon) hold.
-# Needs: mmrace.ko loaded, zram, mmrace-swapin, mmrace-folio (6.12: mTHP).
+# Needs: mmrace.ko loaded, zram, mmrace-swapin, mmrace-folio (6.12: mTHP),
+# mmrace-zapbench, /dev/mem.
 
 D=/sys/kernel/debug/mmrace
 . /job/guest-tap.sh
@@ -103,6 +104,20 @@ echo 1 > $D/reset
 trace-cmd -h > /dev/null 2>&1
 [ "$(c $S hits)" -gt 0 ] && [ "$(c $S matched)" = 0 ]
 ok $? "$S: min_order=1 selects none of its small folios (hits $(c $S hits))"
+reset_site $S
+
+# A special PTE (remap_pfn_range() of /dev/mem: VM_PFNMAP) has no folio
+# behind it, and the struct page of its pfn may say anything (a driver's
+# kmalloc buffer has a slab pointer in ->mapping): the site gathers no
+# facts from it, so anon=file, which every file page matches, matches none.
+echo mmr-special > $D/$S/comm
+echo file > $D/$S/anon
+echo 1 > $D/$S/enable
+mmrace-zapbench --mode mprotect --file /dev/mem --name mmr-special --pages 16 \
+	--duration 1 --no-markers > /tmp/special.out 2>&1
+rc=$?
+[ "$rc" = 0 ] && [ "$(c $S hits)" -gt 0 ] && [ "$(c $S matched)" = 0 ]
+ok $? "$S: special PTEs (/dev/mem) give no folio facts: hits $(c $S hits), matched $(c $S matched) (rc=$rc $(head -c 80 /tmp/special.out))"
 reset_site $S
 
 # ---- 64K mTHP (6.12): the R3 sites see large folios, the oracle counts
