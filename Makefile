@@ -7,6 +7,11 @@
 #                 the R2/R3 controls on bug-lab kernels (builds them on
 #                 first use, on 2 cores: about 20 minutes for the first
 #                 kernel of each source, under a minute for each other)
+#   make check-peer
+#                 the peer suites: the kernel's own mm selftests (built from
+#                 Debian's linux-source) on 6.1 and 6.12 with the module
+#                 idle, then armed at every site for every task, small and
+#                 large delays (about an hour and a half under TCG)
 #   make bench    probe cost: armed vs not loaded (scripts/mmrace bench)
 #   make          build the stressors (userspace/build/)
 #   make module KDIR=/lib/modules/$(uname -r)/build
@@ -30,6 +35,10 @@ check-buglab:
 	@scripts/install-deps buglab
 	@/usr/bin/python3 scripts/mmrace test --stage buglab
 
+check-peer:
+	@scripts/install-deps
+	@/usr/bin/python3 scripts/mmrace test --stage peer
+
 bench:
 	@scripts/install-deps
 	@/usr/bin/python3 scripts/mmrace bench
@@ -42,4 +51,4 @@ clean:
 	rm -f *.ko *.o *.mod *.mod.c .*.cmd Module.symvers modules.order \
 		module/*.o module/.*.cmd
 
-.PHONY: all run check check-buglab bench module clean
+.PHONY: all run check check-buglab check-peer bench module clean

@@ -10,9 +10,15 @@
    kernels, with injection (pipeline.run_controls, as `mmrace controls`):
    positive controls must find their corruption, negative ones nothing, and
    a clean result counts only with the scenario's window evidence met;
-5. only with --stage buglab (make check-buglab): the same for the bug-lab
+5. peer-quick: the kernel's own mm selftests (peer.py) on one kernel, with
+   the module idle and with every site armed at small delays: no test that
+   passes idle may fail armed;
+6. only with --stage buglab (make check-buglab): the same for the bug-lab
    kernels, and the test that a missing probe symbol disables its site only
-   (guest-missing-symbol.sh on buglab-6.12-noswap, a kernel without swap).
+   (guest-missing-symbol.sh on buglab-6.12-noswap, a kernel without swap);
+7. only with --stage peer (make check-peer): the peer suites on every
+   Debian kernel in every mode, idle, small and large delays, with the
+   test x mode table in <results>/peer.md.
 """
 
 import re
@@ -23,7 +29,8 @@ import unittest
 from pathlib import Path
 
 from . import guest as guestcfg
-from . import kernels, modbuild, pipeline, scenario
+from . import kernels, modbuild, peer, pipeline, scenario
+from .tools import progress
 
 REPO = pipeline.REPO
 TESTS = REPO / "scripts" / "tests"
@@ -157,9 +164,76 @@ def buglab(tap: Tap, outroot: Path):
     missing_symbol(tap, outroot)
 
 
+PEER_GUEST = guestcfg.DEFAULT.replace(mem="3G")
+PEER_QUICK_KERNEL = "debian-6.12"
+
+
+def _peer_progress(line: str):
+    if line.startswith("peer: "):       # a progress line per selftest
+        progress(line[len("peer: "):])
+
+
+def _peer(tap: Tap, outroot: Path, kernel_names, modes, quick: bool):
+    """Boot each kernel once per mode, run its series' selftests; every test
+    that passes idle must pass in the armed modes too."""
+    table = peer.load()
+    report = []
+    for kname in kernel_names:
+        s = peer.series_for(kname, table)
+        tests = s.selection(quick)
+        version, bins = peer.build(s)
+        k, base, _ = pipeline.prepare(kname, PEER_GUEST, list(bins.values()))
+        if version != k.version:
+            tap.info(f"peer {kname}: selftests from {s.source} {version}, kernel {k.version}")
+        by_mode = {}
+        for mname in modes:
+            mode = peer.MODES[mname]
+            out = outroot / f"peer-{kname}-{mname}"
+            progress(f"peer {kname} {mname}: {len(tests)} selftests, {mode.about}")
+            res = pipeline.boot_job(k, base, peer.job_files(tests, mode), PEER_GUEST, out,
+                                    peer.BOOT_TIMEOUT_S, _peer_progress)
+            text = pipeline.job_output(res)
+            rows = by_mode[mname] = peer.parse(text)
+            crashes = [f for f in res.health if f[0] != "warning"]
+            inj = sum(r["injected"] for r in rows.values())
+            tap.ok(res.exit_reason == "done" and len(rows) == len(tests) and not crashes
+                   and (mode.delay_us == 0 or inj > 0),
+                   f"peer {kname} {mname}: {len(rows)} of {len(tests)} selftests ran, "
+                   f"kernel healthy" + (f", {inj} injections" if mode.delay_us else ""),
+                   f"exit={res.exit_reason} health={crashes[:2]} console={res.console}")
+            for t in tests:
+                r = rows.get(t)
+                if mname == "idle" and r is not None:
+                    if r["result"] == "skip":
+                        tap.skip(f"peer {kname} idle: {t}", "# SKIP kselftest skip")
+                    else:   # a test failing idle belongs in the table's excluded
+                        tap.ok(r["result"] == "pass", f"peer {kname} idle: {t}",
+                               f"{r['result']} rc={r['rc']}")
+        for t, mname in peer.regressions(tests, by_mode):
+            r = by_mode[mname].get(t) or {"result": "not run", "rc": "-"}
+            tap.ok(False, f"peer {kname} {mname}: {t} passes idle, not armed",
+                   f"{r['result']} rc={r['rc']}")
+        passed = sum(1 for t in tests if all(by_mode[m].get(t, {}).get("result") == "pass"
+                                               for m in by_mode))
+        tap.info(f"peer {kname}: {passed} of {len(tests)} selftests pass in every mode "
+                 f"({', '.join(by_mode)})")
+        report.append(peer.table(kname, s, tests, version, by_mode))
+    outroot.mkdir(parents=True, exist_ok=True)
+    (outroot / "peer.md").write_text("\n".join(report))
+    tap.info(f"peer table: {outroot / 'peer.md'}")
+
+
+def peer_quick(tap: Tap, outroot: Path):
+    _peer(tap, outroot, (PEER_QUICK_KERNEL,), ("idle", "small"), quick=True)
+
+
+def peer_all(tap: Tap, outroot: Path):
+    _peer(tap, outroot, DEBIAN_KERNELS, tuple(peer.MODES), quick=False)
+
+
 STAGES = {"unit": unit_tests, "build": module_builds, "guest": guest_module_tests,
-          "controls": controls, "buglab": buglab}
-DEFAULT_STAGES = ("unit", "build", "guest", "controls")
+          "controls": controls, "peer-quick": peer_quick, "buglab": buglab, "peer": peer_all}
+DEFAULT_STAGES = ("unit", "build", "guest", "controls", "peer-quick")
 
 
 def cmd_test(args) -> int:
@@ -185,6 +259,6 @@ def register(sub):
     p = sub.add_parser("test", help="run the test suite (TAP, ends 'N passed, N failed')",
                        description=__doc__)
     p.add_argument("--stage", action="append", choices=list(STAGES),
-                   help="run only this stage (repeatable); default: all but buglab")
+                   help="run only this stage (repeatable); default: all but buglab and peer")
     p.set_defaults(func=cmd_test)
     return [p]
