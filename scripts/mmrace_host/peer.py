@@ -156,8 +156,8 @@ def job_files(tests, mode: Mode) -> dict:
     }
 
 
-LINE = re.compile(r"^peer: mode=(\S+) rc=(\S+) s=(\d+) injected=(\d+) throttled=(\d+) "
-                  r"test=(.+)$")
+LINE = re.compile(r"^peer: mode=(\S+) rc=(\S+) s=(\d+) injected=(\d+)(?: waits=(\d+))? "
+                  r"throttled=(\d+) test=(.+)$")
 
 
 def result(rc: str) -> str:
@@ -165,14 +165,16 @@ def result(rc: str) -> str:
 
 
 def parse(text: str) -> dict:
-    """test name -> {result, rc, s, injected, throttled} from guest-peer.sh's lines."""
+    """test name -> {result, rc, s, injected, waits, throttled} from
+    guest-peer.sh's lines (waits: rendezvous waits, absent before 2026-12-02)."""
     rows = {}
     for line in text.splitlines():
         m = LINE.match(line.strip())
         if m:
-            rows[m.group(6)] = {"result": result(m.group(2)), "rc": m.group(2),
+            rows[m.group(7)] = {"result": result(m.group(2)), "rc": m.group(2),
                                 "s": int(m.group(3)), "injected": int(m.group(4)),
-                                "throttled": int(m.group(5))}
+                                "waits": int(m.group(5) or 0),
+                                "throttled": int(m.group(6))}
     return rows
 
 
@@ -203,8 +205,8 @@ def table(kernel: str, s: Series, tests, version: str, by_mode: dict) -> str:
             elif m == "idle":
                 cells.append(f"{r['result']} {r['s']} s")
             else:
-                cells.append(f"{r['result']} {r['s']} s, {r['injected']} inj, "
-                             f"{r['throttled']} thr")
+                cells.append(f"{r['result']} {r['s']} s, {r['injected']} delays, "
+                             f"{r['waits']} waits, {r['throttled']} throttled")
         rows.append(f"| `{t}` | " + " | ".join(cells) + " |")
     left = [t for t in s.tests if t not in tests]
     excl = "\n".join([f"- `{t}`: slow, left to `make check-peer`" for t in left]

@@ -11,7 +11,8 @@
 # which holds huge/ (hugetlbfs, as run_vmtests.sh's ./huge), with 128 huge
 # pages (256 MB, run_vmtests.sh's minimum) reserved and a zram swap on.
 # Per test the host reads one line
-#   peer: mode=M rc=N s=S injected=N throttled=N test=NAME
+#   peer: mode=M rc=N s=S injected=N waits=N throttled=N test=NAME
+# (delays, rendezvous waits and throttled ones, summed over the sites)
 # and its output is kept in /out/peer/.  kselftest's exit status 0 passes,
 # 4 (KSFT_SKIP) skips, anything else fails; a test still running after
 # PEER_TIMEOUT s (default 300) is killed and counted as failed.
@@ -66,7 +67,17 @@ while read -r bin args; do
 	rc=$?
 	s=$(($(date +%s) - t0))
 	[ "$s" -ge "$TIMEOUT" ] && rc=timeout
-	echo "peer: mode=$MODE rc=$rc s=$s injected=$(sum injected) throttled=$(sum throttled) test=$name"
+	echo "peer: mode=$MODE rc=$rc s=$s injected=$(sum injected) waits=$(sum rv_waits) throttled=$(sum throttled) test=$name"
+	# which sites the governor throttled: how the budget was shared
+	awk '$1 != "governor" {
+		inj = thr = 0
+		for (i = 2; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "injected") inj = kv[2]
+			if (kv[1] == "throttled") thr = kv[2]
+		}
+		if (thr > 0) printf "# throttled at %s: injected=%s throttled=%s\n", $1, inj, thr
+	}' $D/stats
 	case $rc in
 	0) ok 0 "$name" ;;
 	4) skip "$name" "kselftest skip" ;;
