@@ -238,13 +238,14 @@ def _extract(sp: Spec, version: str) -> Path:
     return tree
 
 
-def pristine(source: str, suite: str) -> Path:
-    """The extracted pristine tree of Debian's `source` package from `suite`,
-    downloaded on first use and pinned like a bug-lab kernel's source (the
-    peer suites build the kernel's own selftests from it)."""
+def pristine(source: str, suite: str) -> tuple:
+    """(version, extracted pristine tree) of Debian's `source` package from
+    `suite`, downloaded on first use and pinned like a bug-lab kernel's
+    source (the peer suites build the kernel's own selftests from it)."""
     sp = Spec(name=source, source=source, suite=suite, patches=(), config=())
     with _lock():
-        return _extract(sp, _resolve(sp, False))
+        version = _resolve(sp, False)
+        return version, _extract(sp, version)
 
 
 def kernel_version(tree: Path) -> str:

@@ -115,8 +115,7 @@ def _headers(tree: Path, key: str) -> Path:
 
 def build(s: Series) -> tuple:
     """(source version, {binary name: host path}) for the series' tests."""
-    tree = buglab.pristine(s.source, s.suite)
-    version = (tree.parent / "ok").read_text().strip()
+    version, tree = buglab.pristine(s.source, s.suite)
     inc = _headers(tree, f"{s.source}_{version}")
     src = tree / s.dir
     gcc = need("gcc")

@@ -61,8 +61,8 @@ while read -r bin args; do
 	log="/out/peer/$(echo "$name" | tr ' /' '__').log"
 	echo 1 > $D/reset
 	t0=$(date +%s)
-	# shellcheck disable=SC2086
 	# by path: pagemap_ioctl opens its own argv[0]
+	# shellcheck disable=SC2086
 	timeout -s KILL "$TIMEOUT" "/usr/bin/$bin" $args > "$log" 2>&1 < /dev/null
 	rc=$?
 	s=$(($(date +%s) - t0))
@@ -86,5 +86,5 @@ while read -r bin args; do
 	esac
 done < /job/peer.list
 
-cat $D/stats | grep '^governor ' | sed 's/^/# /'
+grep '^governor ' $D/stats | sed 's/^/# after the last test: /'
 tap_end
