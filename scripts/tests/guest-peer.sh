@@ -13,7 +13,8 @@
 # Per test the host reads one line
 #   peer: mode=M rc=N s=S injected=N waits=N throttled=N test=NAME
 # (delays, rendezvous waits and throttled ones, summed over the sites)
-# and its output is kept in /out/peer/.  kselftest's exit status 0 passes,
+# and its output is kept in /out/peer/NN-NAME.log (NN: the line's number, so
+# a test listed twice keeps both outputs).  kselftest's exit status 0 passes,
 # 4 (KSFT_SKIP) skips, anything else fails; a test still running after
 # PEER_TIMEOUT s (default 300) is killed and counted as failed.
 # Needs: mmrace.ko loaded, the binaries in /usr/bin, zram.
@@ -55,10 +56,12 @@ sum() {	# sum COUNTER: over every site's line of stats
 	sed -n "s/.* $1=\([0-9]*\).*/\1/p" $D/stats | awk '{ s += $1 } END { print s + 0 }'
 }
 
+run=0
 while read -r bin args; do
 	[ -n "$bin" ] || continue
+	run=$((run + 1))
 	name="$bin${args:+ $args}"
-	log="/out/peer/$(echo "$name" | tr ' /' '__').log"
+	log="/out/peer/$(printf %02d $run)-$(echo "$name" | tr ' /' '__').log"
 	echo 1 > $D/reset
 	t0=$(date +%s)
 	# by path: pagemap_ioctl opens its own argv[0]
