@@ -61,9 +61,8 @@ echo "$stats" | sed 's/^/# /'
 gov=$(echo "$stats" | grep '^governor ')
 longest=$(echo "$gov" | sed 's/.*longest_stretch_us=\([0-9]*\).*/\1/')
 limit=$(echo "$gov" | sed 's/.*stretch_max_us=\([0-9]*\).*/\1/')
-sum() { echo "$stats" | sed -n "s/.* $1=\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { print s + 0 }'; }
-inj=$(sum injected)
-thr=$(sum throttled)
+inj=$(echo "$stats" | stats_sum injected)
+thr=$(echo "$stats" | stats_sum throttled)
 
 [ "$zrc" = 0 ] && [ "$prc" = 0 ]
 ok $? "zap and mprotect loads ran ${SECONDS_EACH} s: $(cat /tmp/hzap.json) $(cat /tmp/hprot.json)"

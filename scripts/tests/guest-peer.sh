@@ -52,10 +52,6 @@ if [ "$DELAY" != 0 ]; then
 	ok $? "mode $MODE: $armed sites armed for every task, delay_us=$DELAY probability=$PROB rendezvous=$RV"
 fi
 
-sum() {	# sum COUNTER: over every site's line of stats
-	sed -n "s/.* $1=\([0-9]*\).*/\1/p" $D/stats | awk '{ s += $1 } END { print s + 0 }'
-}
-
 run=0
 while read -r bin args; do
 	[ -n "$bin" ] || continue
@@ -70,7 +66,7 @@ while read -r bin args; do
 	rc=$?
 	s=$(($(date +%s) - t0))
 	[ "$s" -ge "$TIMEOUT" ] && rc=timeout
-	echo "peer: mode=$MODE rc=$rc s=$s injected=$(sum injected) waits=$(sum rv_waits) throttled=$(sum throttled) test=$name"
+	echo "peer: mode=$MODE rc=$rc s=$s injected=$(stats_sum injected < $D/stats) waits=$(stats_sum rv_waits < $D/stats) throttled=$(stats_sum throttled < $D/stats) test=$name"
 	# which sites the governor throttled: how the budget was shared
 	awk '$1 != "governor" {
 		inj = thr = 0

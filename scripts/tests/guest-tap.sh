@@ -1,4 +1,5 @@
-# TAP helpers for the in-guest test scripts (busybox sh), sourced by them.
+# Helpers for the in-guest test scripts (busybox sh), sourced by them: TAP
+# lines, and one reader of mmrace's stats file.
 n=0
 failed=0
 skipped=0
@@ -23,4 +24,8 @@ tap_end() {	# plan and summary; the exit status says whether all passed
 	echo "1..$n"
 	echo "# $((n - failed - skipped)) passed, $failed failed"
 	[ "$failed" = 0 ]
+}
+
+stats_sum() {	# stats_sum COUNTER < stats: COUNTER summed over every site's line
+	sed -n "s/.* $1=\([0-9]*\).*/\1/p" | awk '{ s += $1 } END { print s + 0 }'
 }
