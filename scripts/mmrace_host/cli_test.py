@@ -10,9 +10,10 @@
    kernels, with injection (pipeline.run_controls, as `mmrace controls`):
    positive controls must find their corruption, negative ones nothing, and
    a clean result counts only with the scenario's window evidence met;
-5. only with --stage peer-quick: the kernel's own mm selftests (peer.py) on
-   one kernel, with the module idle and with every site armed at small
-   delays: no test that passes idle may fail armed;
+5. peer-quick: the kernel's own mm selftests (peer.py) on one kernel, with
+   the module idle and with every site armed at small delays: no test that
+   passes idle may fail armed, unless the series names the kernel race that
+   makes it (TAP TODO);
 6. only with --stage buglab (make check-buglab): the same for the bug-lab
    kernels, and the test that a missing probe symbol disables its site only
    (guest-missing-symbol.sh on buglab-6.12-noswap, a kernel without swap);
@@ -54,6 +55,12 @@ class Tap:
         self.n += 1
         self.skipped += 1
         print(f"ok {self.n} - {name} {why.strip()}", flush=True)
+
+    def todo(self, name: str, why: str):
+        """A known failure (TAP's TODO): neither passed nor failed."""
+        self.n += 1
+        self.skipped += 1
+        print(f"not ok {self.n} - {name} # TODO {why.strip()}", flush=True)
 
     def info(self, msg: str):
         print(f"# {msg}", flush=True)
@@ -212,8 +219,11 @@ def _peer(tap: Tap, outroot: Path, kernel_names, modes, quick: bool):
                                "" if r["result"] == "pass" else f"{r['result']} rc={r['rc']}")
         for t, mname in peer.regressions(tests, by_mode):
             r = by_mode[mname].get(t) or {"result": "not run", "rc": "-"}
-            tap.ok(False, f"peer {kname} {mname}: {t} passes idle, not armed",
-                   f"{r['result']} rc={r['rc']}")
+            name = f"peer {kname} {mname}: {t} passes idle, not armed"
+            if t in s.findings:     # a kernel race found: reported, not a harness defect
+                tap.todo(name, f"kernel finding: {s.findings[t]}")
+            else:
+                tap.ok(False, name, f"{r['result']} rc={r['rc']}")
         passed = sum(1 for t in tests if all(by_mode[m].get(t, {}).get("result") == "pass"
                                                for m in by_mode))
         tap.info(f"peer {kname}: {passed} of {len(tests)} selftests pass in every mode "
@@ -234,9 +244,7 @@ def peer_all(tap: Tap, outroot: Path):
 
 STAGES = {"unit": unit_tests, "build": module_builds, "guest": guest_module_tests,
           "controls": controls, "peer-quick": peer_quick, "buglab": buglab, "peer": peer_all}
-# peer-quick stays out until the armed-mode failures of issue 9 are triaged
-# (uffd-unit-tests large and mremap_test small, each failed once on 6.12)
-DEFAULT_STAGES = ("unit", "build", "guest", "controls")
+DEFAULT_STAGES = ("unit", "build", "guest", "controls", "peer-quick")
 
 
 def cmd_test(args) -> int:
@@ -252,7 +260,7 @@ def cmd_test(args) -> int:
         tap.info(f"stage {stage}: {time.monotonic() - t0:.0f} s")
     print(f"1..{tap.n}")
     if tap.skipped:
-        print(f"# {tap.skipped} skipped (neither passed nor failed)")
+        print(f"# {tap.skipped} skipped or TODO (neither passed nor failed)")
     print(f"{tap.n - tap.failed - tap.skipped} passed, {tap.failed} failed", flush=True)
     sys.stdout.flush()
     return 1 if tap.failed else 0

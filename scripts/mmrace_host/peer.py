@@ -65,6 +65,7 @@ class Series:
     tests: tuple           # "bin arg ...", the test's name too
     slow: tuple            # test names the quick stage leaves out
     excluded: dict
+    findings: dict         # test -> the kernel race that makes it fail armed
 
     def selection(self, quick: bool) -> tuple:
         return tuple(t for t in self.tests if not (quick and t in self.slow))
@@ -77,7 +78,7 @@ def load(path: Path = TABLE) -> dict:
     for name, e in data.get("series", {}).items():
         where = f"{path}: series.{name}"
         known = {"source", "suite", "dir", "common", "extra", "cflags", "kernels",
-                 "tests", "slow", "excluded"}
+                 "tests", "slow", "excluded", "findings"}
         if set(e) - known:
             raise ToolError(f"{where}: unknown keys {sorted(set(e) - known)}")
         tests = tuple(e.get("tests", ()))
@@ -87,11 +88,15 @@ def load(path: Path = TABLE) -> dict:
             raise ToolError(f"{where}: both run and excluded: {sorted(clash)}")
         if set(e.get("slow", ())) - set(tests):
             raise ToolError(f"{where}: slow names no test: {sorted(set(e['slow']) - set(tests))}")
+        if set(e.get("findings", {})) - set(tests):
+            raise ToolError(f"{where}: findings name no test: "
+                            f"{sorted(set(e['findings']) - set(tests))}")
         out[name] = Series(name=name, source=e["source"], suite=e["suite"], dir=e["dir"],
                            common=tuple(e.get("common", ())), extra=dict(e.get("extra", {})),
                            cflags=dict(e.get("cflags", {})), kernels=tuple(e["kernels"]),
                            tests=tests, slow=tuple(e.get("slow", ())),
-                           excluded=dict(e.get("excluded", {})))
+                           excluded=dict(e.get("excluded", {})),
+                           findings=dict(e.get("findings", {})))
     return out
 
 
@@ -210,4 +215,7 @@ def table(kernel: str, s: Series, tests, version: str, by_mode: dict) -> str:
     left = [t for t in s.tests if t not in tests]
     excl = "\n".join([f"- `{t}`: slow, left to `make check-peer`" for t in left]
                      + [f"- `{b}`: {why}" for b, why in s.excluded.items()])
-    return head + "\n".join(rows) + "\n\nNot run:\n\n" + excl + "\n"
+    found = "".join(f"- `{t}`: {why}\n" for t, why in s.findings.items() if t in tests)
+    return (head + "\n".join(rows) + "\n\n"
+            + (f"Kernel findings (a failure armed is expected):\n\n{found}\n" if found else "")
+            + "Not run:\n\n" + excl + "\n")

@@ -32,6 +32,26 @@ class TableTest(unittest.TestCase):
             bad.unlink()
 
 
+    def test_a_finding_must_name_a_test_run(self):
+        bad = DATA.parent / "tmp-peer-bad.toml"
+        bad.write_text('[series.x]\nsource = "linux-source-6.1"\nsuite = "s"\n'
+                       'dir = "d"\nkernels = ["k"]\ntests = ["cow"]\n'
+                       '[series.x.findings]\nmremap_test = "a race"\n')
+        try:
+            with self.assertRaisesRegex(Exception, "findings name no test"):
+                peer.load(bad)
+        finally:
+            bad.unlink()
+
+    def test_the_table_lists_a_finding_of_a_test_run(self):
+        s = peer.series_for("debian-6.12", peer.load())
+        self.assertIn("uffd-unit-tests", s.findings)
+        text = peer.table("debian-6.12", s, ("uffd-unit-tests",), "v", {"idle": {}})
+        self.assertIn("Kernel findings", text)
+        self.assertNotIn("Kernel findings", peer.table("debian-6.12", s, ("cow",), "v",
+                                                       {"idle": {}}))
+
+
 class RecordedOutputTest(unittest.TestCase):
     def setUp(self):
         self.rows = peer.parse((DATA / "peer-job-6.12-idle.log").read_text())
