@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from . import options, pipeline, scenario
+from . import censored, options, pipeline, scenario
 
 
 def _totals(runs: list, key: str) -> dict:
@@ -24,6 +24,31 @@ def _totals(runs: list, key: str) -> dict:
             for c, v in counters.items():
                 if isinstance(v, int):
                     acc[c] = acc.get(c, 0) + v
+    return out
+
+
+def censored_runs(runs: list) -> list:
+    """Each conclusive run as detected at its time to first detection, or
+    censored at its stress time; inconclusive runs say nothing either way."""
+    return [censored.Run(r["time_to_first_detection_s"], True)
+            if r["time_to_first_detection_s"] is not None
+            else censored.Run(r["stress_seconds"] or 0, False)
+            for r in runs if r["verdict"] != "inconclusive"]
+
+
+def survival(runs: list) -> dict:
+    """Detections per run (Wilson 95 %), the Kaplan-Meier median time to
+    first detection, and detections per stress minute (exact Poisson 95 %),
+    with the runs that found nothing counted as censored."""
+    cr = censored_runs(runs)
+    det = sum(1 for r in cr if r.detected)
+    lo, hi = censored.wilson(det, len(cr))
+    out = {"conclusive_runs": len(cr), "detected": det,
+           "detected_share_ci95": [round(lo, 4), round(hi, 4)],
+           "ttfd_km_median_s": censored.km_median(cr)}
+    if sum(r.t for r in cr) > 0:
+        rt = censored.rate(cr)
+        out["detections_per_min"] = {k: round(60 * rt[k], 4) for k in ("per_s", "lo", "hi")}
     return out
 
 
@@ -47,6 +72,8 @@ def aggregate(runs: list) -> dict:
         "overlaps": sum(r["overlaps"] for r in runs),
         "runs_with_overlaps": sum(1 for r in runs if r["overlaps"] > 0),
         "runs_with_window_evidence": sum(1 for r in runs if r["window_evidence"]["met"]),
+        "inconclusive": sum(1 for r in runs if r["verdict"] == "inconclusive"),
+        "survival": survival(runs),
         "sites": _totals(runs, "sites"),
         "oracles": _totals(runs, "oracles"),
     }

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmrace_host import cli_campaign, module_names, qemupkg, report, scenario  # noqa: E402
+from mmrace_host import censored, cli_campaign, module_names, qemupkg, report, scenario  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 
@@ -232,6 +232,16 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(a["sites"], {"s": {"rv_meetings": 4}})
         self.assertEqual(a["oracles"]["unmap_incomplete"],
                          {"still_mapped": 4, "large_unmaps": 30})
+        # the clean run is censored at its 10 s: exposure 1 + 3 + 10 s
+        sv = a["survival"]
+        self.assertEqual((sv["conclusive_runs"], sv["detected"]), (3, 2))
+        self.assertEqual(sv["ttfd_km_median_s"], 3.0)
+        self.assertAlmostEqual(sv["detections_per_min"]["per_s"], 60 * 2 / 14, places=3)
+
+    def test_inconclusive_runs_are_neither_detected_nor_censored(self):
+        runs = [{"time_to_first_detection_s": None, "stress_seconds": 5, "verdict": v}
+                for v in ("clean", "inconclusive")]
+        self.assertEqual(cli_campaign.censored_runs(runs), [censored.Run(5, False)])
 
 
 class QemuPickTest(unittest.TestCase):
