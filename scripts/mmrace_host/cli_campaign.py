@@ -1,17 +1,28 @@
-"""`mmrace campaign`: one scenario on one kernel, repeated, with statistics.
+"""`mmrace campaign`: repeated runs with statistics that respect censoring.
 
+campaign FILE [--out DIR] [--accel A]
+    every point of a campaign file (campaign.py: scenarios x kernels x
+    injection on/off x knob sweeps, `repeats` runs each);
 campaign SCENARIO --kernel K [--repeats N] [--no-inject] [--until-first]
-         [--duration S] [--out DIR] [--stressor-arg ARG ...]
-Writes DIR/campaign.json (every run's summary plus the aggregate) and
-DIR/report.md; each run keeps its own directory DIR/run-NN/.
+         [--duration S] [--stressor-arg ARG ...] [--out DIR] [--accel A]
+    one scenario on one kernel: a campaign of one point.
+
+Runs go one guest at a time.  DIR/<point>/run-NN/ is each run's directory;
+a run whose summary.json exists is not made again, so the same command
+with the same --out resumes an interrupted campaign.  A run whose guest
+fails is recorded as an error and the campaign goes on.  Writes
+DIR/summary.json (every point's runs and aggregate, and the speed-up of
+each injected point over its kernel's uninjected one) and DIR/report.md.
 """
 
+import argparse
 import json
 import statistics
 import time
 from pathlib import Path
 
-from . import censored, options, pipeline, scenario
+from . import campaign, censored, options, pipeline, scenario
+from .tools import ToolError, progress
 
 
 def _totals(runs: list, key: str) -> dict:
@@ -29,11 +40,12 @@ def _totals(runs: list, key: str) -> dict:
 
 def censored_runs(runs: list) -> list:
     """Each conclusive run as detected at its time to first detection, or
-    censored at its stress time; inconclusive runs say nothing either way."""
+    censored at its stress time; inconclusive and failed runs say nothing
+    either way."""
     return [censored.Run(r["time_to_first_detection_s"], True)
             if r["time_to_first_detection_s"] is not None
             else censored.Run(r["stress_seconds"] or 0, False)
-            for r in runs if r["verdict"] != "inconclusive"]
+            for r in runs if r["verdict"] not in ("inconclusive", "error")]
 
 
 def survival(runs: list) -> dict:
@@ -48,12 +60,15 @@ def survival(runs: list) -> dict:
            "ttfd_km_median_s": censored.km_median(cr)}
     if sum(r.t for r in cr) > 0:
         rt = censored.rate(cr)
-        out["detections_per_min"] = {k: round(60 * rt[k], 4) for k in ("per_s", "lo", "hi")}
+        out["detections_per_min"] = {k: round(60 * rt[src], 4) for k, src in
+                                     (("rate", "per_s"), ("lo", "lo"), ("hi", "hi"))}
     return out
 
 
-def aggregate(runs: list) -> dict:
-    """Detection rate, time-to-first-detection spread, totals."""
+def aggregate(all_runs: list) -> dict:
+    """Detection rate, time-to-first-detection spread, totals; runs whose
+    guest failed are only counted."""
+    runs = [r for r in all_runs if r["verdict"] != "error"]
     ttfd = sorted(r["time_to_first_detection_s"] for r in runs
                   if r["time_to_first_detection_s"] is not None)
     stress = sum(r["stress_seconds"] or 0 for r in runs)
@@ -73,59 +88,139 @@ def aggregate(runs: list) -> dict:
         "runs_with_overlaps": sum(1 for r in runs if r["overlaps"] > 0),
         "runs_with_window_evidence": sum(1 for r in runs if r["window_evidence"]["met"]),
         "inconclusive": sum(1 for r in runs if r["verdict"] == "inconclusive"),
+        "errors": len(all_runs) - len(runs),
         "survival": survival(runs),
         "sites": _totals(runs, "sites"),
         "oracles": _totals(runs, "oracles"),
     }
 
 
+def _one_point(args) -> campaign.Campaign:
+    sc = scenario.load(args.scenario)   # a bad file is an error before any boot
+    if args.repeats is None:
+        args.repeats = 20
+    if args.repeats < 1:
+        raise ToolError("--repeats must be at least 1")
+    point = campaign.Point(args.scenario, sc.name, args.kernel, not args.no_inject,
+                           (), tuple(args.stressor_arg))
+    return campaign.Campaign(name=point.key(), description=sc.description,
+                             repeats=args.repeats, until_first=args.until_first,
+                             duration=args.duration, points=(point,))
+
+
+def _run(c: campaign.Campaign, point: campaign.Point, d: Path, accel) -> dict:
+    done = d / "summary.json"
+    if done.is_file():                  # resume: finished before
+        return json.loads(done.read_text())
+    try:
+        return pipeline.run_scenario(point.scenario, point.kernel, point.inject, c.until_first,
+                                     c.duration, d, accel, quiet=True,
+                                     extra_args=list(point.args),
+                                     knobs=point.knob_overrides())
+    except Exception as e:              # a broken guest costs one run, not the campaign
+        return {"verdict": "error", "error": f"{type(e).__name__}: {e}"}
+
+
+def speedups(points: list) -> list:
+    """Each injected point against the uninjected point of the same
+    scenario, kernel and stressor arguments: the ratio of detection rates."""
+    off = {(p["scenario"], p["kernel"], tuple(p["args"])): p for p in points if not p["inject"]}
+    out = []
+    for p in points:
+        o = off.get((p["scenario"], p["kernel"], tuple(p["args"])))
+        if not p["inject"] or o is None:
+            continue
+        on_runs = censored_runs(p["runs"])
+        off_runs = censored_runs(o["runs"])
+        if sum(r.t for r in on_runs) <= 0 or sum(r.t for r in off_runs) <= 0:
+            continue
+        sp = censored.speedup(on_runs, off_runs)
+        out.append({"on": p["key"], "off": o["key"],
+                    **{k: None if v is None else round(v, 3) for k, v in sp.items()}})
+    return out
+
+
+def _fmt(v, unit=""):
+    return "-" if v is None else f"{v:g}{unit}"
+
+
+def report_md(c: campaign.Campaign, doc: dict) -> str:
+    md = [f"# mmrace campaign: {c.name}", "", c.description, "",
+          f"{c.repeats} runs per point, "
+          f"{'until first detection, ' if c.until_first else ''}"
+          f"budget {c.duration or 'the scenario default'} s each.", "",
+          "| point | runs | detected (95 % CI) | KM median ttfd s | p90 ttfd s | "
+          "detections/min (95 %) | inconclusive | errors | window evidence |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for p in doc["points"]:
+        a, sv = p["aggregate"], p["aggregate"]["survival"]
+        lo, hi = sv["detected_share_ci95"]
+        rate = sv.get("detections_per_min")
+        md.append(f"| `{p['key']}` | {a['runs']} | {sv['detected']}/{sv['conclusive_runs']} "
+                  f"({lo:.2f}-{hi:.2f}) | {_fmt(sv['ttfd_km_median_s'])} | "
+                  f"{_fmt((a['ttfd_s'] or {}).get('p90'))} | "
+                  + (f"{rate['rate']:g} ({rate['lo']:g}-{rate['hi']:g})" if rate else "-")
+                  + f" | {a['inconclusive']} | {a['errors']} | "
+                  f"{a['runs_with_window_evidence']}/{a['runs']} |")
+    if doc["speedups"]:
+        md += ["", "Speed-up of injection (ratio of detection rates, exact 95 % bounds; "
+               "no upper bound when nothing was found without injection):", "",
+               "| injected | against | speed-up | lower | upper |", "|---|---|---|---|---|"]
+        md += [f"| `{s['on']}` | `{s['off']}` | {_fmt(s['estimate'])} | {_fmt(s['lo'])} | "
+               f"{_fmt(s['hi'])} |" for s in doc["speedups"]]
+    return "\n".join(md) + "\n"
+
+
+ONE_POINT_ONLY = ("repeats", "no_inject", "until_first", "duration", "stressor_arg")
+
+
 def cmd_campaign(args) -> int:
-    inject = not args.no_inject
-    scenario.load(args.scenario)        # a bad file is an error before any boot
-    tag = f"{Path(args.scenario).stem}-{args.kernel}-{'inject' if inject else 'noinject'}"
-    out = Path(args.out) if args.out else pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{tag}"
-    runs = []
-    for i in range(args.repeats):
-        s = pipeline.run_scenario(args.scenario, args.kernel, inject, args.until_first,
-                         args.duration, out / f"run-{i + 1:02d}", args.accel, quiet=True,
-                         extra_args=args.stressor_arg)
-        runs.append(s)
-        print(f"run {i + 1}/{args.repeats}: {s['verdict']} bad={s['bad_pages']} "
-              f"ttfd={s['time_to_first_detection_s']} inj={s['injections']} "
-              f"ovl={s['overlaps']}", flush=True)
-    agg = aggregate(runs)
-    doc = {"scenario": args.scenario, "kernel": args.kernel, "inject": inject,
-           "until_first": args.until_first, "duration": args.duration,
-           "stressor_extra_args": args.stressor_arg,
-           "kernel_release": runs[0]["kernel_release"], "aggregate": agg, "runs": runs}
-    (out / "campaign.json").write_text(json.dumps(doc, indent=2) + "\n")
-    md = [f"# mmrace campaign: {tag}", "",
-          f"{agg['runs']} runs on {doc['kernel_release']}, "
-          f"{'until first detection, ' if args.until_first else ''}"
-          f"budget {args.duration or 'scenario default'} s each"
-          + (f", stressor arguments added: `{' '.join(args.stressor_arg)}`" if args.stressor_arg else "")
-          + ".", "",
-          "```", json.dumps(agg, indent=2), "```", "",
-          "| run | verdict | bad pages | ttfd s | stress s | injections | overlaps |",
-          "|---|---|---|---|---|---|---|"]
-    md += [f"| {i + 1} | {r['verdict']} | {r['bad_pages']} | {r['time_to_first_detection_s']} "
-           f"| {r['stress_seconds']} | {r['injections']} | {r['overlaps']} |"
-           for i, r in enumerate(runs)]
-    (out / "report.md").write_text("\n".join(md) + "\n")
-    print(json.dumps(agg))
+    if not args.kernel:
+        given = [o for o in ONE_POINT_ONLY if getattr(args, o)]
+        if given:
+            raise ToolError(f"--{given[0].replace('_', '-')} needs --kernel: "
+                            f"a campaign file sets it per file")
+    c = _one_point(args) if args.kernel else campaign.load(args.scenario)
+    out = Path(args.out) if args.out else \
+        pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{c.name}"
+    total, n, t0 = len(c.points) * c.repeats, 0, time.monotonic()
+    points = []
+    for point in c.points:
+        runs = []
+        for i in range(c.repeats):
+            s = _run(c, point, out / point.key() / f"run-{i + 1:02d}", args.accel)
+            runs.append(s)
+            n += 1
+            eta = (time.monotonic() - t0) / n * (total - n)
+            progress(f"campaign {c.name}: {n}/{total} {point.key()} run {i + 1}/{c.repeats}: "
+                     f"{s['verdict']} ttfd={s.get('time_to_first_detection_s')} "
+                     f"ETA {eta / 60:.0f} min")
+        points.append({"key": point.key(), "scenario": point.name, "kernel": point.kernel,
+                       "inject": point.inject, "knobs": point.knob_overrides(),
+                       "args": list(point.args), "aggregate": aggregate(runs), "runs": runs})
+    doc = {"campaign": c.name, "description": c.description, "repeats": c.repeats,
+           "until_first": c.until_first, "duration": c.duration,
+           "points": points, "speedups": speedups(points)}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (out / "report.md").write_text(report_md(c, doc))
     print(f"report: {out / 'report.md'}")
     return 0
 
 
 def register(sub):
-    p = sub.add_parser("campaign", help="repeat one scenario and aggregate", description=__doc__)
-    p.add_argument("scenario", metavar="SCENARIO")
-    p.add_argument("--kernel", required=True, metavar="KERNEL")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--no-inject", action="store_true")
-    p.add_argument("--until-first", action="store_true")
-    p.add_argument("--duration", type=float, metavar="SECONDS")
-    p.add_argument("--out", metavar="DIR")
+    p = sub.add_parser("campaign", help="repeated runs with statistics", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", metavar="FILE|SCENARIO",
+                   help="a campaign file; with --kernel, a scenario")
+    p.add_argument("--kernel", metavar="KERNEL", help="one scenario on this kernel")
+    p.add_argument("--repeats", type=int, help="with --kernel: runs (20)")
+    p.add_argument("--no-inject", action="store_true", help="with --kernel: injection off")
+    p.add_argument("--until-first", action="store_true",
+                   help="with --kernel: stop each run at its first detection")
+    p.add_argument("--duration", type=float, metavar="SECONDS",
+                   help="with --kernel: per-run budget (the scenario's)")
+    p.add_argument("--out", metavar="DIR", help="campaign directory; an existing one resumes")
     options.add_accel(p)
     options.add_stressor_arg(p)
     p.set_defaults(func=cmd_campaign)

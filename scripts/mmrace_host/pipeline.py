@@ -94,10 +94,12 @@ def run_id(sc_name: str, kernel: str, inject: bool) -> str:
 
 def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
                  until_first: bool = False, duration: float = None, out: Path = None,
-                 accel: str = None, quiet: bool = False, extra_args: list = ()) -> dict:
+                 accel: str = None, quiet: bool = False, extra_args: list = (),
+                 knobs: dict = None) -> dict:
     """Run one scenario (name or path) in one guest; returns the summary (also
-    written to out).  extra_args override the scenario's stressor arguments."""
-    sc = scenario.load(sc_spec).with_extra_args(extra_args)
+    written to out).  extra_args override the scenario's stressor arguments,
+    knobs ({site: {knob: value}}) its knob values."""
+    sc = scenario.load(sc_spec).with_extra_args(extra_args).with_knobs(knobs or {})
     guest = sc.guest if accel is None else sc.guest.replace(accel=accel)
     duration = sc.duration if duration is None else duration
     out = Path(out) if out else RESULTS / run_id(sc.name, kernel_name, inject)
@@ -113,7 +115,8 @@ def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
                    duration + guest.timeout_slack_s, ConsolePrinter(False, quiet))
     summary = report.summarize(sc, k, inject, res, res.guest_dir)
     summary["stressor_extra_args"] = list(extra_args)
-    if extra_args:      # the scenario's expectations are for its own arguments
+    summary["knob_overrides"] = knobs or {}
+    if extra_args or knobs:     # the scenario's expectations are for its own settings
         summary["expected"] = summary["oracle_expected"] = None
     path = report.write(out, summary, res.guest_dir, shlex.join([sc.stressor, *sc.args]))
     ev = summary["window_evidence"]

@@ -67,6 +67,14 @@ class Scenario:
         stressor takes the last value of an option, so they override."""
         return dataclasses.replace(self, args=[*self.args, *extra])
 
+    def with_knobs(self, overrides: dict) -> "Scenario":
+        """The scenario with some of its sites' knobs set to other values
+        ({site: {knob: value}}, sites it already has)."""
+        sites = {s: dict(k) for s, k in self.sites.items()}
+        for site, knobs in overrides.items():
+            sites[site].update(knobs)
+        return dataclasses.replace(self, sites=sites)
+
     def evidence_for(self, kernel: str) -> Evidence:
         return self.evidence.get(kernel) or self.evidence["default"]
 

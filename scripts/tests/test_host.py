@@ -236,7 +236,7 @@ class CampaignTest(unittest.TestCase):
         sv = a["survival"]
         self.assertEqual((sv["conclusive_runs"], sv["detected"]), (3, 2))
         self.assertEqual(sv["ttfd_km_median_s"], 3.0)
-        self.assertAlmostEqual(sv["detections_per_min"]["per_s"], 60 * 2 / 14, places=3)
+        self.assertAlmostEqual(sv["detections_per_min"]["rate"], 60 * 2 / 14, places=3)
 
     def test_inconclusive_runs_are_neither_detected_nor_censored(self):
         runs = [{"time_to_first_detection_s": None, "stress_seconds": 5, "verdict": v}
