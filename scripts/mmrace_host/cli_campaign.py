@@ -3,6 +3,11 @@
 campaign FILE [--out DIR] [--accel A]
     every point of a campaign file (campaign.py: scenarios x kernels x
     injection on/off x knob sweeps, `repeats` runs each);
+campaign FILE --export DIR [--accel A]
+    write every run as DIR/<point>/run-NN/run.sh, which needs only QEMU,
+    with DIR/jobs.txt and DIR/parallel.sh (GNU parallel, here or --sshlogin);
+campaign FILE --collect DIR
+    read the runs a runner finished there into the report (boots nothing);
 campaign SCENARIO --kernel K [--repeats N] [--no-inject] [--until-first]
          [--duration S] [--stressor-arg ARG ...] [--out DIR] [--accel A]
     one scenario on one kernel: a campaign of one point.
@@ -108,17 +113,51 @@ def _one_point(args) -> campaign.Campaign:
                              duration=args.duration, points=(point,))
 
 
-def _run(c: campaign.Campaign, point: campaign.Point, d: Path, accel) -> dict:
+def _run(c: campaign.Campaign, point: campaign.Point, d: Path, accel, collect: bool) -> dict:
     done = d / "summary.json"
     if done.is_file():                  # resume: finished before
         return json.loads(done.read_text())
     try:
+        if collect:
+            if not (d / "qemu.rc").is_file():
+                return {"verdict": "error", "error": "not run by the runner"}
+            return pipeline.collect_scenario(d)
         return pipeline.run_scenario(point.scenario, point.kernel, point.inject, c.until_first,
                                      c.duration, d, accel, quiet=True,
                                      extra_args=list(point.args),
                                      knobs=point.knob_overrides())
     except Exception as e:              # a broken guest costs one run, not the campaign
         return {"verdict": "error", "error": f"{type(e).__name__}: {e}"}
+
+
+PARALLEL_SCRIPT = """#!/bin/sh
+# Boot every exported run with GNU parallel (Debian: apt-get install parallel),
+# then collect on the machine that exported: mmrace campaign FILE --collect DIR
+#   sh parallel.sh                 here, JOBS guests at a time (default 1)
+#   HOSTS=h1,h2 sh parallel.sh     over ssh (parallel --sshlogin); this directory
+#                                  must have the same path there (NFS, or rsync)
+cd "$(dirname "$0")" || exit 1
+if [ -n "${HOSTS:-}" ]; then
+	exec parallel --sshlogin "$HOSTS" --workdir "$PWD" -j 1 sh {} :::: jobs.txt
+fi
+exec parallel -j "${JOBS:-1}" sh {} :::: jobs.txt
+"""
+
+
+def export(c: campaign.Campaign, out: Path, accel) -> int:
+    jobs = []
+    for point in c.points:
+        for i in range(c.repeats):
+            d = out / point.key() / f"run-{i + 1:02d}"
+            pipeline.export_scenario(point.scenario, point.kernel, point.inject,
+                                     c.until_first, c.duration, d, accel, list(point.args),
+                                     point.knob_overrides())
+            jobs.append(f"{point.key()}/run-{i + 1:02d}/run.sh")
+            progress(f"campaign {c.name}: exported {len(jobs)}/{len(c.points) * c.repeats} {d}")
+    (out / "jobs.txt").write_text("".join(j + "\n" for j in jobs))
+    (out / "parallel.sh").write_text(PARALLEL_SCRIPT)
+    print(f"{len(jobs)} runs in {out}; run them with: sh {out / 'parallel.sh'}")
+    return 0
 
 
 def speedups(points: list) -> list:
@@ -180,15 +219,22 @@ def cmd_campaign(args) -> int:
         if given:
             raise ToolError(f"--{given[0].replace('_', '-')} needs --kernel: "
                             f"a campaign file sets it per file")
+    if args.export and args.collect:
+        raise ToolError("--export and --collect are two steps: give one")
     c = _one_point(args) if args.kernel else campaign.load(args.scenario)
-    out = Path(args.out) if args.out else \
-        pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{c.name}"
+    if args.export:
+        return export(c, Path(args.export), args.accel)
+    out = Path(args.collect or args.out or
+               pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{c.name}")
+    if args.collect and not out.is_dir():
+        raise ToolError(f"--collect: no directory {out}")
     total, n, t0 = len(c.points) * c.repeats, 0, time.monotonic()
     points = []
     for point in c.points:
         runs = []
         for i in range(c.repeats):
-            s = _run(c, point, out / point.key() / f"run-{i + 1:02d}", args.accel)
+            s = _run(c, point, out / point.key() / f"run-{i + 1:02d}", args.accel,
+                     bool(args.collect))
             runs.append(s)
             n += 1
             eta = (time.monotonic() - t0) / n * (total - n)
@@ -221,6 +267,9 @@ def register(sub):
     p.add_argument("--duration", type=float, metavar="SECONDS",
                    help="with --kernel: per-run budget (the scenario's)")
     p.add_argument("--out", metavar="DIR", help="campaign directory; an existing one resumes")
+    p.add_argument("--export", metavar="DIR",
+                   help="write the runs as scripts for another runner, boot nothing")
+    p.add_argument("--collect", metavar="DIR", help="report the runs a runner finished in DIR")
     options.add_accel(p)
     options.add_stressor_arg(p)
     p.set_defaults(func=cmd_campaign)

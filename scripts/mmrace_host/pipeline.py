@@ -5,6 +5,8 @@ and the stressors, build the initramfs, boot, collect, summarize.
                    + base initramfs (initramfs.py) for a guest (guest.py)
   boot_job()       one guest running one job (qemu.py)
   run_scenario()   a scenario's job, its verdict and report (scenario.py, report.py)
+  export_scenario(), collect_scenario()
+                   the same run booted by another machine's runner (qemu.export)
   run_controls()   every expectation a scenario file states, as controls
 
 The cli_* modules are thin commands on top of this; none imports another.
@@ -92,27 +94,18 @@ def run_id(sc_name: str, kernel: str, inject: bool) -> str:
     return f"{stamp}-{sc_name}-{kernel}-{'inject' if inject else 'noinject'}"
 
 
-def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
-                 until_first: bool = False, duration: float = None, out: Path = None,
-                 accel: str = None, quiet: bool = False, extra_args: list = (),
-                 knobs: dict = None) -> dict:
-    """Run one scenario (name or path) in one guest; returns the summary (also
-    written to out).  extra_args override the scenario's stressor arguments,
-    knobs ({site: {knob: value}}) its knob values."""
+def _scenario_job(sc_spec: str, kernel_name: str, inject: bool, until_first: bool,
+                  duration: float, accel: str, extra_args, knobs):
+    """(scenario with its overrides, guest, duration, kernel, base, job script)."""
     sc = scenario.load(sc_spec).with_extra_args(extra_args).with_knobs(knobs or {})
     guest = sc.guest if accel is None else sc.guest.replace(accel=accel)
     duration = sc.duration if duration is None else duration
-    out = Path(out) if out else RESULTS / run_id(sc.name, kernel_name, inject)
     bins = build_stressors([sc.stressor])
     k, base, _ = prepare(kernel_name, guest, bins)
-    out.mkdir(parents=True, exist_ok=True)
-    job = scenario.job_script(sc, inject, until_first, duration)
-    (out / "job.sh").write_text(job)
-    progress(f"run {sc.name} on {k.name} ({k.release}), injection "
-             f"{'on' if inject else 'off'}, {duration:g} s{' until first' if until_first else ''}"
-             f" -> {out}")
-    res = boot_job(k, base, {"/job/run.sh": job}, guest, out,
-                   duration + guest.timeout_slack_s, ConsolePrinter(False, quiet))
+    return sc, guest, duration, k, base, scenario.job_script(sc, inject, until_first, duration)
+
+
+def _summary(sc, k, inject: bool, res, out: Path, extra_args, knobs) -> dict:
     summary = report.summarize(sc, k, inject, res, res.guest_dir)
     summary["stressor_extra_args"] = list(extra_args)
     summary["knob_overrides"] = knobs or {}
@@ -126,6 +119,60 @@ def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
              f"({ev['value']}); report: {path}")
     summary["report"] = str(path)
     return summary
+
+
+def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
+                 until_first: bool = False, duration: float = None, out: Path = None,
+                 accel: str = None, quiet: bool = False, extra_args: list = (),
+                 knobs: dict = None) -> dict:
+    """Run one scenario (name or path) in one guest; returns the summary (also
+    written to out).  extra_args override the scenario's stressor arguments,
+    knobs ({site: {knob: value}}) its knob values."""
+    sc, guest, duration, k, base, job = _scenario_job(sc_spec, kernel_name, inject,
+                                                      until_first, duration, accel,
+                                                      extra_args, knobs)
+    out = Path(out) if out else RESULTS / run_id(sc.name, kernel_name, inject)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "job.sh").write_text(job)
+    progress(f"run {sc.name} on {k.name} ({k.release}), injection "
+             f"{'on' if inject else 'off'}, {duration:g} s{' until first' if until_first else ''}"
+             f" -> {out}")
+    res = boot_job(k, base, {"/job/run.sh": job}, guest, out,
+                   duration + guest.timeout_slack_s, ConsolePrinter(False, quiet))
+    return _summary(sc, k, inject, res, out, extra_args, knobs)
+
+
+EXPORT_FILE = "export.json"     # what collect_scenario() needs to judge the run
+
+
+def export_scenario(sc_spec: str, kernel_name: str, inject: bool, until_first: bool,
+                    duration: float, out: Path, accel: str = None, extra_args=(),
+                    knobs: dict = None) -> Path:
+    """The run that run_scenario() would make, as out/run.sh for another
+    runner (qemu.export); returns the script."""
+    sc, guest, duration, k, base, job = _scenario_job(sc_spec, kernel_name, inject,
+                                                      until_first, duration, accel,
+                                                      extra_args, knobs)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "job.sh").write_text(job)
+    timeout_s = duration + guest.timeout_slack_s
+    write_json(out / EXPORT_FILE, {
+        "scenario": sc_spec, "kernel": kernel_name, "inject": inject,
+        "extra_args": list(extra_args), "knobs": knobs or {}, "timeout_s": timeout_s,
+        "accel": "tcg" if guest.accel == "auto" else guest.accel})
+    return qemu.export(k, [base, initramfs.job_cpio({"/job/run.sh": job})], guest, out,
+                       timeout_s)
+
+
+def collect_scenario(out: Path) -> dict:
+    """The summary of a run exported by export_scenario() and finished by its
+    runner (qemu.rc present), written to out as run_scenario() writes it."""
+    e = json.loads((Path(out) / EXPORT_FILE).read_text())
+    sc = scenario.load(e["scenario"]).with_extra_args(e["extra_args"]).with_knobs(e["knobs"])
+    k = kernels.fetch(e["kernel"])
+    res = qemu.collect(out, e["timeout_s"], e["accel"])
+    return _summary(sc, k, e["inject"], res, Path(out), e["extra_args"], e["knobs"])
 
 
 def expectations(sc_specs, with_buglab: bool, only_buglab: bool = False) -> list:

@@ -8,6 +8,8 @@ import contextlib
 import fcntl
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import tarfile
 import threading
@@ -63,6 +65,15 @@ def _accel_args(accel: str) -> list:
         # thread for all vCPUs, so for benchmarks, not for races.
         return ["-accel", "tcg", "-cpu", "max", "-icount", "shift=0,sleep=off"]
     return ["-accel", "tcg,thread=multi", "-cpu", "max"]
+
+
+def machine_args(guest: Guest, accel: str, vmlinuz, initrd, disk, cmdline: str) -> list:
+    """QEMU's arguments after the binary: the machine, the kernel and its
+    initramfs, the console on stdio and the output disk."""
+    return ["-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+            *_accel_args(accel), "-smp", str(guest.smp), "-m", guest.mem, *guest.qemu_args,
+            "-kernel", str(vmlinuz), "-initrd", str(initrd), "-append", cmdline,
+            "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe", "-nic", "none"]
 
 
 def _write_initrd(parts, path: Path):
@@ -224,6 +235,8 @@ def _extract_out(disk: Path, dest: Path) -> list:
     """Untar the output disk into dest; an empty (all-zero) disk yields nothing."""
     dest.mkdir(parents=True, exist_ok=True)
     notes = []
+    if not disk.is_file():
+        return ["no output disk"]
     with open(disk, "rb") as f:
         head = f.read(512)
     if not head.strip(b"\0"):
@@ -316,12 +329,7 @@ def _boot(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float =
     notes = []
     while True:
         _make_disk(disk, out_disk_mb)
-        argv = [*qemu.argv(), "-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
-                *_accel_args(accel), "-smp", str(guest.smp), "-m", guest.mem, *guest.qemu_args,
-                "-kernel", str(kernel.vmlinuz), "-initrd", str(initrd),
-                "-append", cmdline,
-                "-drive", f"file={disk},if=virtio,format=raw,cache=unsafe",
-                "-nic", "none"]
+        argv = [*qemu.argv(), *machine_args(guest, accel, kernel.vmlinuz, initrd, disk, cmdline)]
         (outdir / "qemu.argv").write_text(" ".join(argv) + "\n")
         r = _Run(argv, console, on_line, qemu.env())
         how, rc, wall = r.run(timeout_s, kvm_boot_timeout_s if accel == "kvm" else None)
@@ -353,11 +361,19 @@ def _boot(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float =
     if how == "boot-hang":
         how = "timeout"
 
-    guest = outdir / "guest"
-    notes += _extract_out(disk, guest)
-    disk.unlink(missing_ok=True)      # sparse, but no need to keep it
     initrd.unlink(missing_ok=True)    # rebuilt from the cache and the job on demand
+    return _result(outdir, how, rc, timeout_s, job_timeout_s, notes, wall_s=wall,
+                   boot_to_job_s=r.job_begin, accel=accel, kernel_up_s=r.first_kernel_line,
+                   guest_job_uptime_s=r.markers.job_uptime, cmdline=cmdline)
 
+
+def _result(outdir: Path, how: str, rc, timeout_s: float, job_timeout_s: float, notes: list,
+            **timing) -> BootResult:
+    """The finished guest's result from what it left in outdir: console.log
+    and the output disk out.img (unpacked into guest/, then removed)."""
+    console, disk, guest = outdir / "console.log", outdir / "out.img", outdir / "guest"
+    notes = notes + _extract_out(disk, guest)
+    disk.unlink(missing_ok=True)      # sparse, but no need to keep it
     job_rc = None
     status = guest / "status"
     if status.exists():
@@ -369,6 +385,51 @@ def _boot(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float =
     reason, findings = outcome(console.read_text(errors="replace"),
                                timeout_s if how == "timeout" else None, job_timeout_s, rc)
     return BootResult(console=console, guest_dir=guest, exit_reason=reason, job_rc=job_rc,
-                      health=findings, wall_s=wall, boot_to_job_s=r.job_begin, accel=accel,
-                      kernel_up_s=r.first_kernel_line, guest_job_uptime_s=r.markers.job_uptime,
-                      qemu_rc=rc, cmdline=cmdline, notes=notes)
+                      health=findings, qemu_rc=rc, notes=notes, **timing)
+
+
+# An exported run (export()): a directory that boots with nothing but a
+# POSIX shell, coreutils and QEMU >= 8, on any machine.
+EXPORT_SCRIPT = """#!/bin/sh
+# mmrace run, exported: boots the guest and leaves console.log and out.img
+# here for `mmrace campaign ... --collect`.  Needs QEMU >= 8 (QEMU= overrides
+# the binary) and coreutils.
+cd "$(dirname "$0")" || exit 1
+rm -f out.img console.log qemu.rc
+dd if=/dev/zero of=out.img bs=1M count=0 seek={disk_mb} 2> /dev/null || exit 1
+timeout -s KILL {timeout} "${{QEMU:-qemu-system-x86_64}}" {args} > console.log 2>&1
+echo $? > qemu.rc
+"""
+
+
+def export(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float = 300,
+           out_disk_mb: int = OUT_DISK_MB) -> Path:
+    """Write outdir/run.sh with the kernel and initramfs beside it: the boot
+    _boot() would make, for another machine's runner.  collect() reads it."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    _write_initrd(initrd_parts, outdir / "initrd.cpio")
+    shutil.copyfile(kernel.vmlinuz, outdir / "vmlinuz")
+    job_timeout_s = timeout_s - 25 if timeout_s >= 45 else 0
+    accel = "tcg" if guest.accel == "auto" else guest.accel
+    args = machine_args(guest, accel, "vmlinuz", "initrd.cpio", "out.img",
+                        guest.kernel_cmdline(job_timeout_s))
+    script = outdir / "run.sh"
+    script.write_text(EXPORT_SCRIPT.format(disk_mb=out_disk_mb, timeout=int(timeout_s),
+                                           args=shlex.join(args)))
+    script.chmod(0o755)
+    return script
+
+
+def collect(outdir, timeout_s: float, accel: str) -> BootResult:
+    """The result of an exported run that its runner finished (qemu.rc
+    written); the kit (kernel, initramfs) is removed."""
+    outdir = Path(outdir)
+    rc = int((outdir / "qemu.rc").read_text().strip())
+    how = "timeout" if rc == 137 else "exited"     # timeout -s KILL: 128 + 9
+    for f in ("vmlinuz", "initrd.cpio"):
+        (outdir / f).unlink(missing_ok=True)
+    console = (outdir / "console.log").read_text(errors="replace")
+    return _result(outdir, how, rc, timeout_s, timeout_s - 25 if timeout_s >= 45 else 0,
+                   ["exported run, collected"], accel=accel,
+                   guest_job_uptime_s=Markers.of(console).job_uptime)

@@ -11,7 +11,10 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmrace_host import campaign, cli_campaign  # noqa: E402
+import subprocess  # noqa: E402
+
+from mmrace_host import campaign, cli_campaign, qemu  # noqa: E402
+from mmrace_host import guest as guestcfg  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 SITE = "zap_pte_range.before_flush"
@@ -74,7 +77,8 @@ class LoopTest(unittest.TestCase):
                      'kernels = ["debian-6.1"]\n')
         args = SimpleNamespace(scenario=str(f), kernel=None, out=str(Path(d) / "out"),
                                accel=None, repeats=None, no_inject=False,
-                               until_first=False, duration=None, stressor_arg=[])
+                               until_first=False, duration=None, stressor_arg=[],
+                               export=None, collect=None)
         with mock.patch.object(cli_campaign.pipeline, "run_scenario", self.fake), \
                 mock.patch.object(cli_campaign, "progress"), mock.patch("builtins.print"):
             self.assertEqual(cli_campaign.cmd_campaign(args), 0)
@@ -95,6 +99,27 @@ class LoopTest(unittest.TestCase):
             self.assertIsNone(sp["hi"])    # nothing found without injection
             self.assertGreater(sp["lo"], 1)
             self.assertIn("Speed-up", (Path(d) / "out" / "report.md").read_text())
+
+
+class ExportTest(unittest.TestCase):
+    def test_an_exported_run_needs_only_its_directory_and_qemu(self):
+        with tempfile.TemporaryDirectory() as d:
+            (Path(d) / "bzImage").write_bytes(b"kernel")
+            k = SimpleNamespace(vmlinuz=Path(d) / "bzImage")
+            run = Path(d) / "run"
+            script = qemu.export(k, [b"archive"], guestcfg.DEFAULT, run, timeout_s=100)
+            text = script.read_text()
+            self.assertEqual(subprocess.run(["sh", "-n", str(script)]).returncode, 0)
+            self.assertIn("timeout -s KILL 100", text)
+            self.assertIn("-kernel vmlinuz -initrd initrd.cpio", text)
+            self.assertNotIn(d, text)          # nothing outside the directory
+            self.assertEqual((run / "vmlinuz").read_bytes(), b"kernel")
+            # the runner killed it at its time-out: collected as a time-out
+            (run / "console.log").write_text("Linux version 6.1\n")
+            (run / "qemu.rc").write_text("137\n")
+            res = qemu.collect(run, 100, "tcg")
+            self.assertEqual(res.exit_reason, "timeout")
+            self.assertFalse((run / "vmlinuz").exists())
 
 
 if __name__ == "__main__":
