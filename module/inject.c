@@ -57,11 +57,14 @@ void mmrace_site_reset_counters(struct mmrace_site *site)
  *
  * Per CPU, two limits on the time delays and rendezvous waits take:
  *
- * - a token bucket per site, refilled at budget_us / (armed sites) per
- *   second and holding at most one second's worth: together the sites take
- *   at most budget_us of each CPU second, and a busy site (change_pte_range
- *   under mprotect rewrites PTEs by the hundred) cannot starve a rare one
- *   of its share.  A share one site leaves unused is not lent to another;
+ * - the rate: half of budget_us is reserved, split evenly among the armed
+ *   sites (a token bucket per site), the other half is shared (one bucket
+ *   per CPU); each bucket is refilled per second at its rate and holds at
+ *   most one second's worth.  A delay takes from its site's reserve, else
+ *   from the shared bucket.  Together the sites take at most budget_us of
+ *   each CPU second, a busy site (change_pte_range under mprotect rewrites
+ *   PTEs by the hundred) gets up to half of it and more than its reserve,
+ *   and cannot starve a rare one of its reserve;
  * - a bound on continuous time, MMRACE_STRETCH_MAX_US: delays and waits
  *   that one task takes with no context switch in between (its nvcsw +
  *   nivcsw unchanged) belong to one stretch in which this CPU neither
@@ -72,12 +75,13 @@ void mmrace_site_reset_counters(struct mmrace_site *site)
  * A delay or wait that does not fit is skipped and counted as throttled.
  * Probe handlers do not nest on a CPU (kprobes count a nested hit as
  * missed) and run with preemption disabled, so the per-CPU state is ours.
- * When the number of armed sites changes, each bucket adopts its new
- * share at its next refill.
+ * When the number of armed sites changes, each site's bucket adopts its
+ * new reserve at its next refill.
  * Credit is kept in ns * USEC_PER_SEC so that frequent small refills do
  * not round to nothing.
  */
 struct governor {
+	struct mmrace_bucket shared;	/* the half of budget_us not reserved */
 	struct task_struct *task;	/* the current stretch's task, */
 	unsigned long switches;		/* its context switches then, */
 	u64 stretch;			/* and the delay it holds so far */
@@ -93,11 +97,25 @@ static unsigned long switches(struct task_struct *t)
 	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
 }
 
-/* us of delay per second this CPU grants each armed site */
-static u64 share_us(void)
+/* us of delay per second this CPU reserves for each armed site */
+static u64 reserve_us(void)
 {
-	return READ_ONCE(mmrace_budget_us) /
+	return READ_ONCE(mmrace_budget_us) / 2 /
 	       max(atomic_read(&mmrace_nr_armed), 1);
+}
+
+/* us of delay per second this CPU grants to whichever site asks first */
+static u64 shared_us(void)
+{
+	return READ_ONCE(mmrace_budget_us) - READ_ONCE(mmrace_budget_us) / 2;
+}
+
+static void refill(struct mmrace_bucket *b, u64 rate_us, u64 now)
+{
+	u64 elapsed = min_t(u64, now - b->refilled, NSEC_PER_SEC);
+
+	b->credit = min(b->credit + elapsed * rate_us, rate_us * NSEC_PER_SEC);
+	b->refilled = now;
 }
 
 bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
@@ -105,11 +123,10 @@ bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
 	struct governor *g = this_cpu_ptr(&governor);
 	struct mmrace_bucket *b = this_cpu_ptr(site->bucket);
 	u64 now = ktime_get_mono_fast_ns();
-	u64 rate = share_us();
-	u64 elapsed = min_t(u64, now - b->refilled, NSEC_PER_SEC);
+	u64 cost = ns * USEC_PER_SEC;
 
-	b->credit = min(b->credit + elapsed * rate, rate * NSEC_PER_SEC);
-	b->refilled = now;
+	refill(b, reserve_us(), now);
+	refill(&g->shared, shared_us(), now);
 	if (g->task != current || g->switches != switches(current)) {
 		g->task = current;
 		g->switches = switches(current);
@@ -120,18 +137,24 @@ bool mmrace_governor_take(struct mmrace_site *site, u64 ns)
 		mmrace_count(site, MMRACE_THROTTLED, 1);
 		return false;
 	}
-	if (ns * USEC_PER_SEC > b->credit) {
+	if (cost <= b->credit) {
+		b->credit -= cost;
+	} else if (cost <= g->shared.credit) {
+		g->shared.credit -= cost;
+	} else {
 		g->rate_throttled++;
 		mmrace_count(site, MMRACE_THROTTLED, 1);
 		return false;
 	}
-	b->credit -= ns * USEC_PER_SEC;
 	g->stretch += ns;
 	g->longest = max(g->longest, g->stretch);
 	return true;
 }
 
-/* Give back what a granted wait did not use (same CPU, same stretch). */
+/*
+ * Give back what a granted wait did not use (same CPU, same stretch), to
+ * the site's reserve whichever bucket it came from: the next refill caps it.
+ */
 void mmrace_governor_refund(struct mmrace_site *site, u64 ns)
 {
 	struct governor *g = this_cpu_ptr(&governor);
@@ -152,9 +175,9 @@ void mmrace_governor_show(struct seq_file *m)
 		rate += READ_ONCE(g->rate_throttled);
 		stretch += READ_ONCE(g->stretch_throttled);
 	}
-	seq_printf(m, "governor stretch_max_us=%u longest_stretch_us=%llu throttled_rate=%llu throttled_stretch=%llu armed_sites=%d share_us=%llu\n",
+	seq_printf(m, "governor stretch_max_us=%u longest_stretch_us=%llu throttled_rate=%llu throttled_stretch=%llu armed_sites=%d reserve_us=%llu shared_us=%llu\n",
 		   MMRACE_STRETCH_MAX_US, longest / NSEC_PER_USEC, rate, stretch,
-		   atomic_read(&mmrace_nr_armed), share_us());
+		   atomic_read(&mmrace_nr_armed), reserve_us(), shared_us());
 }
 
 void mmrace_governor_reset(void)
