@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import kernels, module_names, scenario
-from .tools import ToolError
+from .tools import ToolError, toml_file, toml_names
 
 CAMPAIGN_DIR = Path(__file__).resolve().parents[1] / "campaigns"
 KEYS = {"description": str, "repeats": int, "until_first": bool, "duration": (int, float),
@@ -71,24 +71,14 @@ class Campaign:
     until_first: bool
     duration: float         # None: each scenario's own
     points: tuple
-    path: Path = None
 
 
 def names() -> list:
-    return sorted(p.stem for p in CAMPAIGN_DIR.glob("*.toml"))
+    return toml_names(CAMPAIGN_DIR)
 
 
 def resolve(spec: str) -> Path:
-    if "/" in spec or spec.endswith(".toml"):
-        path = Path(spec)
-        if not path.is_file():
-            raise ToolError(f"campaign file '{spec}' not found")
-        return path.resolve()
-    path = CAMPAIGN_DIR / f"{spec}.toml"
-    if not path.is_file():
-        raise ToolError(f"unknown campaign '{spec}' (known: {', '.join(names()) or 'none'}; "
-                        f"or give a path to a .toml file)")
-    return path
+    return toml_file(spec, CAMPAIGN_DIR, "campaign")
 
 
 def _typed(d: dict, keys: dict, where: str):
@@ -135,7 +125,7 @@ def cell_points(cell: dict, where: str) -> list:
             for knobs in (combos if on else [()])]
 
 
-def from_table(d: dict, name: str, where: str, path: Path = None) -> Campaign:
+def from_table(d: dict, name: str, where: str) -> Campaign:
     _typed(d, KEYS, where)
     if not d.get("cell"):
         raise ToolError(f"{where}: no [[cell]]")
@@ -151,7 +141,7 @@ def from_table(d: dict, name: str, where: str, path: Path = None) -> Campaign:
     return Campaign(name=name, description=d.get("description", ""), repeats=repeats,
                     until_first=d.get("until_first", False),
                     duration=None if duration is None else float(duration),
-                    points=tuple(points), path=path)
+                    points=tuple(points))
 
 
 def load(spec: str) -> Campaign:
@@ -161,4 +151,4 @@ def load(spec: str) -> Campaign:
         d = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as e:
         raise ToolError(f"{path}: {e}") from None
-    return from_table(d, path.stem, str(path), path)
+    return from_table(d, path.stem, str(path))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import guest as guestcfg
 from . import kernels, module_names
-from .tools import ToolError
+from .tools import ToolError, toml_file, toml_names
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 VERDICTS = ("clean", "corruption", "kernel-health")
@@ -90,22 +90,13 @@ KEYS = {
 
 
 def names() -> list:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    return toml_names(SCENARIO_DIR)
 
 
 def resolve(spec: str) -> Path:
     """A scenario's file: a path (has a '/' or ends in .toml) or a name in
     scripts/scenarios/."""
-    if "/" in spec or spec.endswith(".toml"):
-        path = Path(spec)
-        if not path.is_file():
-            raise ToolError(f"scenario file '{spec}' not found")
-        return path.resolve()
-    path = SCENARIO_DIR / f"{spec}.toml"
-    if not path.is_file():
-        raise ToolError(f"unknown scenario '{spec}' (known: {', '.join(names())}; "
-                        f"or give a path to a .toml file)")
-    return path
+    return toml_file(spec, SCENARIO_DIR, "scenario")
 
 
 def _evidence_names(sites) -> set:

@@ -1,8 +1,10 @@
-"""Small helpers: required host tools, running commands, progress lines."""
+"""Small helpers: required host tools, running commands, progress lines,
+TOML files given by name or path."""
 
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 # tool -> Debian package that provides it
 PACKAGES = {
@@ -51,3 +53,24 @@ def run(argv, **kw) -> subprocess.CompletedProcess:
         tail = "\n".join(out.splitlines()[-30:])
         raise RuntimeError(f"command failed (rc={p.returncode}): {' '.join(map(str, argv))}\n{tail}")
     return p
+
+
+def toml_names(directory: Path) -> list:
+    """The names of the .toml files in directory (scenarios, campaigns)."""
+    return sorted(p.stem for p in directory.glob("*.toml"))
+
+
+def toml_file(spec: str, directory: Path, what: str) -> Path:
+    """A file given as a path (has a '/' or ends in .toml) or as a name in
+    directory; ToolError naming the known ones if there is none."""
+    if "/" in spec or spec.endswith(".toml"):
+        path = Path(spec)
+        if not path.is_file():
+            raise ToolError(f"{what} file '{spec}' not found")
+        return path.resolve()
+    path = directory / f"{spec}.toml"
+    if not path.is_file():
+        raise ToolError(f"unknown {what} '{spec}' (known: "
+                        f"{', '.join(toml_names(directory)) or 'none'}; "
+                        f"or give a path to a .toml file)")
+    return path
