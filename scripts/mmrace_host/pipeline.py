@@ -160,7 +160,7 @@ def export_scenario(sc_spec: str, kernel_name: str, inject: bool, until_first: b
     write_json(out / EXPORT_FILE, {
         "scenario": sc_spec, "kernel": kernel_name, "inject": inject,
         "extra_args": list(extra_args), "knobs": knobs or {}, "timeout_s": timeout_s,
-        "accel": "tcg" if guest.accel == "auto" else guest.accel})
+        "accel": qemu.exported_accel(guest)})
     return qemu.export(k, [base, initramfs.job_cpio({"/job/run.sh": job})], guest, out,
                        timeout_s)
 

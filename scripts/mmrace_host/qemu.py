@@ -67,6 +67,18 @@ def _accel_args(accel: str) -> list:
     return ["-accel", "tcg,thread=multi", "-cpu", "max"]
 
 
+def job_timeout(timeout_s: float) -> float:
+    """The guest's own job time-out: 25 s before the host's kill, so /out is
+    still shipped (none for host time-outs under 45 s)."""
+    return timeout_s - 25 if timeout_s >= 45 else 0
+
+
+def exported_accel(guest: Guest) -> str:
+    """The accelerator an exported run uses: the guest's, "auto" as TCG (the
+    runner's machine is not known here)."""
+    return "tcg" if guest.accel == "auto" else guest.accel
+
+
 def machine_args(guest: Guest, accel: str, vmlinuz, initrd, disk, cmdline: str) -> list:
     """QEMU's arguments after the binary: the machine, the kernel and its
     initramfs, the console on stdio and the output disk."""
@@ -321,7 +333,7 @@ def _boot(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float =
     disk = outdir / "out.img"
     console = outdir / "console.log"
     if job_timeout_s is None:
-        job_timeout_s = timeout_s - 25 if timeout_s >= 45 else 0
+        job_timeout_s = job_timeout(timeout_s)
     cmdline = guest.kernel_cmdline(job_timeout_s)
     accel = guest.accel
     if accel == "auto":
@@ -410,10 +422,8 @@ def export(kernel: Kernel, initrd_parts, guest: Guest, outdir, timeout_s: float 
     outdir.mkdir(parents=True, exist_ok=True)
     _write_initrd(initrd_parts, outdir / "initrd.cpio")
     shutil.copyfile(kernel.vmlinuz, outdir / "vmlinuz")
-    job_timeout_s = timeout_s - 25 if timeout_s >= 45 else 0
-    accel = "tcg" if guest.accel == "auto" else guest.accel
-    args = machine_args(guest, accel, "vmlinuz", "initrd.cpio", "out.img",
-                        guest.kernel_cmdline(job_timeout_s))
+    args = machine_args(guest, exported_accel(guest), "vmlinuz", "initrd.cpio", "out.img",
+                        guest.kernel_cmdline(job_timeout(timeout_s)))
     script = outdir / "run.sh"
     script.write_text(EXPORT_SCRIPT.format(disk_mb=out_disk_mb, timeout=int(timeout_s),
                                            args=shlex.join(args)))
@@ -430,6 +440,6 @@ def collect(outdir, timeout_s: float, accel: str) -> BootResult:
     for f in ("vmlinuz", "initrd.cpio"):
         (outdir / f).unlink(missing_ok=True)
     console = (outdir / "console.log").read_text(errors="replace")
-    return _result(outdir, how, rc, timeout_s, timeout_s - 25 if timeout_s >= 45 else 0,
+    return _result(outdir, how, rc, timeout_s, job_timeout(timeout_s),
                    ["exported run, collected"], accel=accel,
                    guest_job_uptime_s=Markers.of(console).job_uptime)
