@@ -102,14 +102,13 @@ def aggregate(all_runs: list) -> dict:
 
 def _one_point(args) -> campaign.Campaign:
     sc = scenario.load(args.scenario)   # a bad file is an error before any boot
-    if args.repeats is None:
-        args.repeats = 20
-    if args.repeats < 1:
+    repeats = 20 if args.repeats is None else args.repeats
+    if repeats < 1:
         raise ToolError("--repeats must be at least 1")
     point = campaign.Point(args.scenario, sc.name, args.kernel, not args.no_inject,
                            (), tuple(args.stressor_arg))
     return campaign.Campaign(name=point.key(), description=sc.description,
-                             repeats=args.repeats, until_first=args.until_first,
+                             repeats=repeats, until_first=args.until_first,
                              duration=args.duration, points=(point,))
 
 
@@ -179,8 +178,8 @@ def speedups(points: list) -> list:
     return out
 
 
-def _fmt(v, unit=""):
-    return "-" if v is None else f"{v:g}{unit}"
+def _fmt(v):
+    return "-" if v is None else f"{v:g}"
 
 
 def report_md(c: campaign.Campaign, doc: dict) -> str:
@@ -207,6 +206,15 @@ def report_md(c: campaign.Campaign, doc: dict) -> str:
                "| injected | against | speed-up | lower | upper |", "|---|---|---|---|---|"]
         md += [f"| `{s['on']}` | `{s['off']}` | {_fmt(s['estimate'])} | {_fmt(s['lo'])} | "
                f"{_fmt(s['hi'])} |" for s in doc["speedups"]]
+    for p in doc["points"]:
+        md += ["", f"### `{p['key']}`", "",
+               "| run | verdict | bad pages | ttfd s | stress s | injections | overlaps |",
+               "|---|---|---|---|---|---|---|"]
+        md += [f"| {i + 1} | {r['verdict']} | " + (
+               f"{r['bad_pages']} | {_fmt(r['time_to_first_detection_s'])} | "
+               f"{r['stress_seconds']} | {r['injections']} | {r['overlaps']} |"
+               if r["verdict"] != "error" else f"{r['error']} | | | | |")
+               for i, r in enumerate(p["runs"])]
     return "\n".join(md) + "\n"
 
 

@@ -89,6 +89,8 @@ class LoopTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             doc = self.run_campaign(d)
             self.assertEqual(len(self.calls), 4)
+            self.assertIn("RuntimeError: guest hung",
+                          (Path(d) / "out" / "report.md").read_text())
             on = doc["points"][0]["aggregate"]
             self.assertEqual((on["runs"], on["errors"]), (1, 1))
             self.calls = []
@@ -98,7 +100,9 @@ class LoopTest(unittest.TestCase):
             sp = doc["speedups"][0]
             self.assertIsNone(sp["hi"])    # nothing found without injection
             self.assertGreater(sp["lo"], 1)
-            self.assertIn("Speed-up", (Path(d) / "out" / "report.md").read_text())
+            report = (Path(d) / "out" / "report.md").read_text()
+            self.assertIn("Speed-up", report)
+            self.assertIn("| 2 | clean | 0 | - | 20 | 3 | 1 |", report)   # a row per run
 
 
 class ExportTest(unittest.TestCase):
