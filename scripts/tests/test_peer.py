@@ -20,28 +20,22 @@ class TableTest(unittest.TestCase):
             self.assertLessEqual(set(s.selection(quick=True)), set(s.tests))
             self.assertEqual(peer.series_for(s.kernels[0], table), s)
 
-    def test_a_test_both_run_and_excluded_is_refused(self):
+    def refused(self, table: str, why: str):
+        """A series running cow, with table added, is refused with why."""
         bad = DATA.parent / "tmp-peer-bad.toml"
         bad.write_text('[series.x]\nsource = "linux-source-6.1"\nsuite = "s"\n'
-                       'dir = "d"\nkernels = ["k"]\ntests = ["cow"]\n'
-                       '[series.x.excluded]\ncow = "why"\n')
+                       'dir = "d"\nkernels = ["k"]\ntests = ["cow"]\n' + table)
         try:
-            with self.assertRaisesRegex(Exception, "both run and excluded"):
+            with self.assertRaisesRegex(Exception, why):
                 peer.load(bad)
         finally:
             bad.unlink()
 
+    def test_a_test_both_run_and_excluded_is_refused(self):
+        self.refused('[series.x.excluded]\ncow = "why"\n', "both run and excluded")
 
     def test_a_finding_must_name_a_test_run(self):
-        bad = DATA.parent / "tmp-peer-bad.toml"
-        bad.write_text('[series.x]\nsource = "linux-source-6.1"\nsuite = "s"\n'
-                       'dir = "d"\nkernels = ["k"]\ntests = ["cow"]\n'
-                       '[series.x.findings]\nmremap_test = "a race"\n')
-        try:
-            with self.assertRaisesRegex(Exception, "findings name no test"):
-                peer.load(bad)
-        finally:
-            bad.unlink()
+        self.refused('[series.x.findings]\nmremap_test = "a race"\n', "findings name no test")
 
     def test_the_table_lists_a_finding_of_a_test_run(self):
         s = peer.series_for("debian-6.12", peer.load())
