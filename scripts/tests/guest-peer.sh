@@ -66,9 +66,10 @@ while read -r bin args; do
 	rc=$?
 	s=$(($(date +%s) - t0))
 	[ "$s" -ge "$TIMEOUT" ] && rc=timeout
-	echo "peer: mode=$MODE rc=$rc s=$s injected=$(stats_sum injected < $D/stats) waits=$(stats_sum rv_waits < $D/stats) throttled=$(stats_sum throttled < $D/stats) test=$name"
+	stats=$(cat $D/stats)	# one snapshot: the line and the sites agree
+	echo "peer: mode=$MODE rc=$rc s=$s injected=$(echo "$stats" | stats_sum injected) waits=$(echo "$stats" | stats_sum rv_waits) throttled=$(echo "$stats" | stats_sum throttled) test=$name"
 	# which sites the governor throttled: how the budget was shared
-	awk '$1 != "governor" {
+	echo "$stats" | awk '$1 != "governor" {
 		inj = thr = 0
 		for (i = 2; i <= NF; i++) {
 			split($i, kv, "=")
@@ -76,7 +77,7 @@ while read -r bin args; do
 			if (kv[1] == "throttled") thr = kv[2]
 		}
 		if (thr > 0) printf "# throttled at %s: injected=%s throttled=%s\n", $1, inj, thr
-	}' $D/stats
+	}'
 	case $rc in
 	0) ok 0 "$name" ;;
 	4) skip "$name" "kselftest skip" ;;
