@@ -107,7 +107,9 @@ static u64 reserve_us(void)
 /* us of delay per second this CPU grants to whichever site asks first */
 static u64 shared_us(void)
 {
-	return READ_ONCE(mmrace_budget_us) - READ_ONCE(mmrace_budget_us) / 2;
+	u32 budget = READ_ONCE(mmrace_budget_us);
+
+	return budget - budget / 2;
 }
 
 static void refill(struct mmrace_bucket *b, u64 rate_us, u64 now)
