@@ -3,7 +3,7 @@
  * debugfs knobs, in the style of lib/fault-inject.c:
  *
  *   /sys/kernel/debug/mmrace/
- *     sites  stats  oracles  reset  max_delay_us  budget_us
+ *     sites  site_defs  stats  oracles  reset  max_delay_us  budget_us
  *     <site>/enable delay_us delay_max_us probability interval times
  *            comm tgid                                   (read-write)
  *            ino min_order anon rendezvous_us    (where the site can use them)
@@ -18,6 +18,9 @@
  * never taken for two values.  A read formats the value once, at offset 0,
  * and later reads of the same open file continue from that text, as
  * simple_attr files do.  Numbers are decimal.  Everything is root-only.
+ *
+ * site_defs takes a site definition per write(2) (site_def.c), "-:NAME"
+ * deletes a run-time site; it reads back every definition.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,6 +39,7 @@
 
 #define KNOB_BUF 64
 
+/* Serialises knob writes and guards mmrace_site_list. */
 DEFINE_MUTEX(mmrace_cfg_lock);
 
 const char *const mmrace_counter_names[MMRACE_NR_COUNTERS] = {
@@ -140,8 +144,8 @@ static const struct knob knobs[] = {
 	KNOB(comm,          K_COMM,  0, 0, 0),
 	KNOB(tgid,          K_TGID,  0, 0, 0),
 	KNOB(ino,           K_INO,   0, 0, MMRACE_F_INO),
-	KNOB(min_order,     K_U32,   0, 20, MMRACE_F_FOLIO),
-	KNOB(anon,          K_ANON,  0, 0, MMRACE_F_FOLIO),
+	KNOB(min_order,     K_U32,   0, 20, MMRACE_F_ORDER),
+	KNOB(anon,          K_ANON,  0, 0, MMRACE_F_ANON),
 	KNOB(rendezvous_us, K_U32,   0, MMRACE_HARD_MAX_DELAY_US, MMRACE_F_KEY),
 };
 
@@ -272,7 +276,6 @@ struct knob_ref {
 	struct mmrace_site *site;
 	const struct knob *knob;
 };
-static struct knob_ref *knob_refs;
 
 static int knob_apply(struct mmrace_site *site, const struct knob *knob,
 		      const char *val)
@@ -325,11 +328,13 @@ static ssize_t knob_write(struct file *file, const char __user *ubuf,
 static int knob_show(struct inode *inode, char *buf)
 {
 	struct knob_ref *ref = inode->i_private;
+	const struct mmrace_cfg *cfg;
 	int n;
 
 	mutex_lock(&mmrace_cfg_lock);
-	n = knob_format(ref->knob, rcu_dereference_protected(ref->site->cfg,
-			lockdep_is_held(&mmrace_cfg_lock)), buf);
+	cfg = rcu_dereference_protected(ref->site->cfg,
+					lockdep_is_held(&mmrace_cfg_lock));
+	n = knob_format(ref->knob, cfg, buf);
 	mutex_unlock(&mmrace_cfg_lock);
 	return n;
 }
@@ -354,7 +359,12 @@ struct counter_ref {
 	struct mmrace_site *site;
 	enum mmrace_counter counter;
 };
-static struct counter_ref *counter_refs;
+
+/* A site's files point at these (site->files). */
+struct site_files {
+	struct knob_ref knobs[ARRAY_SIZE(knobs)];
+	struct counter_ref counters[MMRACE_NR_COUNTERS];
+};
 
 static int counter_show(struct inode *inode, char *buf)
 {
@@ -398,21 +408,37 @@ static const char *site_irqs(struct mmrace_site *site)
 	return !off ? "on" : off == matched ? "off" : "mixed";
 }
 
-static int sites_show(struct seq_file *m, void *v)
+/* "a(+.cold),b": the callers as resolved */
+static void show_callers(struct seq_file *m, const struct mmrace_range *r,
+			 unsigned int n)
 {
+	bool first = true;
 	unsigned int i;
 
-	mutex_lock(&mmrace_cfg_lock);
-	for (i = 0; i < mmrace_nr_sites; i++) {
-		struct mmrace_site *site = &mmrace_sites[i];
-		const struct mmrace_site_def *def = site->def;
+	for (i = 0; i < n; i += 2) {
+		if (!r[i].name)
+			continue;
+		seq_printf(m, "%s%s%s", first ? "" : ",", r[i].name,
+			   r[i + 1].name ? "(+.cold)" : "");
+		first = false;
+	}
+	if (first)
+		seq_putc(m, '-');
+}
 
-		seq_printf(m, "%s state=%s probe=%s%s caller=%s%s scope=%s overlap=%s irqs=%s missed=%lu # %s\n",
-			   def->name, site_state(site),
-			   site->symbol ?: "-",
-			   def->at_return ? ":return" : "",
-			   site->caller[0].name ?: "-",
-			   site->caller[1].name ? "(+.cold)" : "",
+static int sites_show(struct seq_file *m, void *v)
+{
+	struct mmrace_site *site;
+
+	mutex_lock(&mmrace_cfg_lock);
+	list_for_each_entry(site, &mmrace_site_list, list) {
+		const struct mmrace_site_def *def = &site->def;
+
+		seq_printf(m, "%s state=%s probe=%s%s caller=", def->name,
+			   site_state(site), site->symbol ?: "-",
+			   def->at_return ? ":return" : "");
+		show_callers(m, site->caller, ARRAY_SIZE(site->caller));
+		seq_printf(m, " scope=%s overlap=%s irqs=%s missed=%lu # %s\n",
 			   site->scope_registered ? def->scope_symbol : "-",
 			   site->overlap_registered ? def->overlap_symbol : "-",
 			   site_irqs(site),
@@ -426,18 +452,18 @@ DEFINE_SHOW_ATTRIBUTE(sites);
 
 static int stats_show(struct seq_file *m, void *v)
 {
-	unsigned int i;
+	struct mmrace_site *site;
 	int c;
 
-	for (i = 0; i < mmrace_nr_sites; i++) {
-		struct mmrace_site *site = &mmrace_sites[i];
-
-		seq_puts(m, site->def->name);
+	mutex_lock(&mmrace_cfg_lock);
+	list_for_each_entry(site, &mmrace_site_list, list) {
+		seq_puts(m, site->def.name);
 		for (c = 0; c < MMRACE_NR_COUNTERS; c++)
 			seq_printf(m, " %s=%llu", mmrace_counter_names[c],
 				   mmrace_counter(site, c));
 		seq_putc(m, '\n');
 	}
+	mutex_unlock(&mmrace_cfg_lock);
 	mmrace_governor_show(m);
 	return 0;
 }
@@ -460,8 +486,8 @@ static const struct file_operations oracles_fops = {
 static ssize_t reset_write(struct file *file, const char __user *ubuf,
 			   size_t len, loff_t *ppos)
 {
+	struct mmrace_site *site;
 	char buf[KNOB_BUF];
-	unsigned int i;
 	int ret;
 
 	ret = value_get(buf, ubuf, len, ppos);
@@ -469,8 +495,10 @@ static ssize_t reset_write(struct file *file, const char __user *ubuf,
 		return ret;
 	if (strcmp(buf, "1"))
 		return -EINVAL;
-	for (i = 0; i < mmrace_nr_sites; i++)
-		mmrace_site_reset_counters(&mmrace_sites[i]);
+	mutex_lock(&mmrace_cfg_lock);
+	list_for_each_entry(site, &mmrace_site_list, list)
+		mmrace_site_reset_counters(site);
+	mutex_unlock(&mmrace_cfg_lock);
 	mmrace_oracles_reset();
 	mmrace_governor_reset();
 	return len;
@@ -502,12 +530,15 @@ static struct limit limits[] = {
 
 static bool sites_fit(u32 max_delay_us)
 {
-	unsigned int i;
+	struct mmrace_site *site;
 
-	for (i = 0; i < mmrace_nr_sites; i++)
-		if (!cfg_valid(rcu_dereference_protected(mmrace_sites[i].cfg,
-				lockdep_is_held(&mmrace_cfg_lock)), max_delay_us))
+	list_for_each_entry(site, &mmrace_site_list, list) {
+		const struct mmrace_cfg *cfg = rcu_dereference_protected(site->cfg,
+				lockdep_is_held(&mmrace_cfg_lock));
+
+		if (!cfg_valid(cfg, max_delay_us))
 			return false;
+	}
 	return true;
 }
 
@@ -555,45 +586,184 @@ static const struct file_operations limit_fops = {
 	.llseek = default_llseek,
 };
 
-static void site_files(struct mmrace_site *site, struct knob_ref *refs,
-		       struct counter_ref *crefs)
+/* ---- site definitions ---------------------------------------------------- */
+
+/* Serialises definitions and deletions; knob writes take mmrace_cfg_lock. */
+static DEFINE_MUTEX(defs_lock);
+
+static int site_defs_show(struct seq_file *m, void *v)
 {
-	struct dentry *dir = debugfs_create_dir(site->def->name, mmrace_dir);
+	struct mmrace_site *site;
+
+	mutex_lock(&mmrace_cfg_lock);
+	list_for_each_entry(site, &mmrace_site_list, list)
+		mmrace_def_show(m, &site->def);
+	mutex_unlock(&mmrace_cfg_lock);
+	return 0;
+}
+
+/*
+ * A run-time site: parsed, registered and given its files before it goes
+ * on the list; nothing of a refused one stays.
+ */
+static int site_define(const char *text, const char **why)
+{
+	struct mmrace_site *site;
+	int ret = -EINVAL;
+
+	site = mmrace_site_create(text, false, why);
+	if (IS_ERR(site))
+		return PTR_ERR(site);
+	mutex_lock(&mmrace_cfg_lock);
+	if (mmrace_site_find(site->def.name))
+		*why = "a site of that name exists";
+	else if (mmrace_nr_sites >= MMRACE_MAX_SITES)
+		*why = "too many sites";
+	else
+		ret = 0;
+	mutex_unlock(&mmrace_cfg_lock);
+	if (!ret) {
+		ret = mmrace_site_files(site);
+		*why = "cannot create its debugfs files";
+	}
+	if (ret) {
+		mmrace_site_destroy(site);
+		return ret;
+	}
+	mutex_lock(&mmrace_cfg_lock);
+	list_add_tail(&site->list, &mmrace_site_list);
+	mmrace_nr_sites++;
+	mutex_unlock(&mmrace_cfg_lock);
+	return 0;
+}
+
+/*
+ * Off the list first (stats and sites no longer show it), then its files
+ * (debugfs waits for knob accesses in flight), then its probes
+ * (unregistering waits for delays and rendezvous waits in flight).
+ */
+static int site_delete(const char *name, const char **why)
+{
+	struct mmrace_site *site;
+
+	mutex_lock(&mmrace_cfg_lock);
+	site = mmrace_site_find(name);
+	if (!site) {
+		*why = "no such site";
+	} else if (site->builtin) {
+		*why = "a built-in site cannot be deleted";
+		site = NULL;
+	} else {
+		list_del(&site->list);
+		mmrace_nr_sites--;
+	}
+	mutex_unlock(&mmrace_cfg_lock);
+	if (!site)
+		return -EINVAL;
+	mmrace_site_files_remove(site);
+	mmrace_site_destroy(site);
+	return 0;
+}
+
+/* One definition, or "-:NAME", per write(2); a trailing newline is fine. */
+static ssize_t site_defs_write(struct file *file, const char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	const char *why = "";
+	char *buf, *text;
+	bool nul;
+	int ret;
+
+	if (!len || len >= MMRACE_DEF_LEN)
+		return -EINVAL;
+	buf = memdup_user_nul(ubuf, len);
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
+	nul = strlen(buf) != len;
+	text = strim(buf);
+	mutex_lock(&defs_lock);
+	if (nul) {
+		why = "a NUL byte inside";
+		ret = -EINVAL;
+	} else if (!strncmp(text, "-:", 2)) {
+		ret = site_delete(text + 2, &why);
+	} else {
+		ret = site_define(text, &why);
+	}
+	mutex_unlock(&defs_lock);
+	if (ret)
+		pr_warn("site_defs: refused \"%s\": %s\n", text, why);
+	kfree(buf);
+	return ret ?: len;
+}
+
+static int site_defs_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, site_defs_show, NULL);
+}
+
+static const struct file_operations site_defs_fops = {
+	.owner = THIS_MODULE,
+	.open = site_defs_open,
+	.read = seq_read,
+	.write = site_defs_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+/* ---- creating the files ---------------------------------------------------- */
+
+int mmrace_site_files(struct mmrace_site *site)
+{
+	struct site_files *f = kzalloc(sizeof(*f), GFP_KERNEL);
 	unsigned int k;
 	int c;
 
+	if (!f)
+		return -ENOMEM;
+	site->dir = debugfs_create_dir(site->def.name, mmrace_dir);
+	if (IS_ERR(site->dir)) {
+		kfree(f);
+		return PTR_ERR(site->dir);
+	}
+	site->files = f;
 	for (k = 0; k < ARRAY_SIZE(knobs); k++) {
-		if ((site->def->filters & knobs[k].filter) != knobs[k].filter)
+		if ((site->def.filters & knobs[k].filter) != knobs[k].filter)
 			continue;
-		refs[k].site = site;
-		refs[k].knob = &knobs[k];
-		debugfs_create_file(knobs[k].name, 0600, dir, &refs[k],
-				    &knob_fops);
+		f->knobs[k].site = site;
+		f->knobs[k].knob = &knobs[k];
+		debugfs_create_file(knobs[k].name, 0600, site->dir,
+				    &f->knobs[k], &knob_fops);
 	}
 	for (c = 0; c < MMRACE_NR_COUNTERS; c++) {
-		crefs[c].site = site;
-		crefs[c].counter = c;
-		debugfs_create_file(mmrace_counter_names[c], 0400, dir,
-				    &crefs[c], &counter_fops);
+		f->counters[c].site = site;
+		f->counters[c].counter = c;
+		debugfs_create_file(mmrace_counter_names[c], 0400, site->dir,
+				    &f->counters[c], &counter_fops);
 	}
+	return 0;
+}
+
+/* Waits for every access to them in flight (debugfs file removal does). */
+void mmrace_site_files_remove(struct mmrace_site *site)
+{
+	debugfs_remove_recursive(site->dir);
+	kfree(site->files);
+	site->dir = NULL;
+	site->files = NULL;
 }
 
 int mmrace_debugfs_init(void)
 {
-	unsigned int i;
-
-	knob_refs = kcalloc(mmrace_nr_sites * ARRAY_SIZE(knobs),
-			    sizeof(*knob_refs), GFP_KERNEL);
-	counter_refs = kcalloc(mmrace_nr_sites * MMRACE_NR_COUNTERS,
-			       sizeof(*counter_refs), GFP_KERNEL);
-	if (!knob_refs || !counter_refs) {
-		kfree(knob_refs);
-		kfree(counter_refs);
-		return -ENOMEM;
-	}
+	struct mmrace_site *site;
+	int ret;
 
 	mmrace_dir = debugfs_create_dir("mmrace", NULL);
+	if (IS_ERR(mmrace_dir))
+		return PTR_ERR(mmrace_dir);
 	debugfs_create_file("sites", 0400, mmrace_dir, NULL, &sites_fops);
+	debugfs_create_file("site_defs", 0600, mmrace_dir, NULL,
+			    &site_defs_fops);
 	debugfs_create_file("stats", 0400, mmrace_dir, NULL, &stats_fops);
 	debugfs_create_file("oracles", 0400, mmrace_dir, NULL, &oracles_fops);
 	debugfs_create_file("reset", 0200, mmrace_dir, NULL, &reset_fops);
@@ -601,17 +771,28 @@ int mmrace_debugfs_init(void)
 			    &limit_fops);
 	debugfs_create_file("budget_us", 0600, mmrace_dir, &limits[1],
 			    &limit_fops);
-	for (i = 0; i < mmrace_nr_sites; i++)
-		site_files(&mmrace_sites[i],
-			   &knob_refs[i * ARRAY_SIZE(knobs)],
-			   &counter_refs[i * MMRACE_NR_COUNTERS]);
+	list_for_each_entry(site, &mmrace_site_list, list) {
+		ret = mmrace_site_files(site);
+		if (ret) {
+			mmrace_debugfs_exit();
+			return ret;
+		}
+	}
 	return 0;
 }
 
-/* Waits for every knob access in flight (debugfs file removal does). */
+/*
+ * Waits for every file access in flight (debugfs file removal does); the
+ * sites themselves are sites.c's to free.
+ */
 void mmrace_debugfs_exit(void)
 {
+	struct mmrace_site *site;
+
 	debugfs_remove_recursive(mmrace_dir);
-	kfree(knob_refs);
-	kfree(counter_refs);
+	list_for_each_entry(site, &mmrace_site_list, list) {
+		kfree(site->files);
+		site->dir = NULL;
+		site->files = NULL;
+	}
 }

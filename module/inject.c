@@ -209,6 +209,23 @@ static bool task_selected(const struct mmrace_cfg *cfg)
 	return true;
 }
 
+/* What @f says about @regs at the probed function's entry ($argN). */
+static void fetch_arg(const struct mmrace_fetch *f, struct pt_regs *regs,
+		      struct mmrace_hit *hit)
+{
+	if (f->type && f->arg)
+		f->type->fetch(regs_get_kernel_argument(regs, f->arg - 1), hit);
+}
+
+static unsigned long fetch_ino(const struct mmrace_fetch *f,
+			       struct pt_regs *regs)
+{
+	struct mmrace_hit hit = { 0 };
+
+	fetch_arg(f, regs, &hit);
+	return hit.ino;
+}
+
 static struct mmrace_scope_slot *scope_slot(struct mmrace_site *site)
 {
 	return &site->scope[hash_ptr(current, MMRACE_SCOPE_SLOTS_BITS)];
@@ -229,7 +246,7 @@ int mmrace_scope_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (!cfg->enable || !cfg->ino || !task_selected(cfg))
 		return 0;
 	slot = scope_slot(site);
-	WRITE_ONCE(slot->ino, site->def->scope_ino(regs));
+	WRITE_ONCE(slot->ino, fetch_ino(&site->def.scope, regs));
 	WRITE_ONCE(slot->start_time, current->start_time);
 	WRITE_ONCE(slot->task, current);
 	return 0;
@@ -331,7 +348,7 @@ static bool object_selected(const struct mmrace_cfg *cfg,
 
 static void delay(struct mmrace_site *site, struct mmrace_hit *hit, u64 ns)
 {
-	trace_mmrace_inject(site->def->name, ns, hit->caller, hit->ino,
+	trace_mmrace_inject(site->def.name, ns, hit->caller, hit->ino,
 			    hit->pfn);
 	atomic_inc(&site->active);
 	ns = mmrace_busy_wait(ns, NULL);
@@ -355,8 +372,8 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 	if (!cfg->enable || !task_selected(cfg))
 		return;
 	/* facts from the return value: only for tasks the filter selects */
-	if (site->def->ret)
-		site->def->ret(regs, hit);
+	if (site->def.object.type && !site->def.object.arg)
+		site->def.object.type->fetch(regs_return_value(regs), hit);
 	if (site->scope_registered)
 		hit->ino = scope_ino(site);
 	if (!object_selected(cfg, hit))
@@ -402,13 +419,13 @@ static bool hit_begin(struct mmrace_site *site, struct pt_regs *regs,
 	const struct mmrace_cfg *cfg = rcu_dereference_sched(site->cfg);
 
 	hit_init(hit, mmrace_caller(regs));
-	if (!mmrace_in_ranges(site->caller, hit->caller))
+	if (!mmrace_in_ranges(site->caller, ARRAY_SIZE(site->caller),
+			      hit->caller))
 		return false;
 	mmrace_count(site, MMRACE_HITS, 1);
 	if (!cfg->enable || !task_selected(cfg))
 		return false;
-	if (site->def->args)
-		site->def->args(regs, hit);
+	fetch_arg(&site->def.object, regs, hit);
 	return true;
 }
 
@@ -455,13 +472,17 @@ int mmrace_overlap_pre(struct kprobe *kp, struct pt_regs *regs)
 	if (!atomic_read(&site->active))
 		return 0;
 	hit_init(&hit, mmrace_caller(regs));
-	if (!mmrace_in_ranges(site->overlap_caller, hit.caller) ||
-	    !site->def->overlap_hit(regs, &hit))
+	if (!mmrace_in_ranges(site->overlap_caller,
+			      ARRAY_SIZE(site->overlap_caller), hit.caller))
 		return 0;
+	fetch_arg(&site->def.overlap, regs, &hit);
+	/* the mapping filter, where the overlap's type can tell the inode */
 	cfg = rcu_dereference_sched(site->cfg);
-	if (cfg->ino && hit.ino != cfg->ino)
+	if (cfg->ino && site->def.overlap.type &&
+	    (site->def.overlap.type->filters & MMRACE_F_INO) &&
+	    hit.ino != cfg->ino)
 		return 0;
 	mmrace_count(site, MMRACE_OVERLAPS, 1);
-	trace_mmrace_overlap(site->def->name, hit.ino, hit.pfn);
+	trace_mmrace_overlap(site->def.name, hit.ino, hit.pfn);
 	return 0;
 }

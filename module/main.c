@@ -16,7 +16,8 @@
 
 static int __init mmrace_init(void)
 {
-	unsigned int i, resolved = 0;
+	struct mmrace_site *site;
+	unsigned int resolved = 0;
 	int ret;
 
 	mmrace_rendezvous_init();
@@ -30,8 +31,8 @@ static int __init mmrace_init(void)
 		mmrace_sites_exit();
 		return ret;
 	}
-	for (i = 0; i < mmrace_nr_sites; i++)
-		resolved += !!mmrace_sites[i].symbol;
+	list_for_each_entry(site, &mmrace_site_list, list)
+		resolved += !!site->symbol;
 	pr_info("%u of %u sites resolved\n", resolved, mmrace_nr_sites);
 	return 0;
 }

@@ -3,18 +3,20 @@
  * mmrace: bounded delays inside mm race windows, through kprobes.
  *
  * A site is a race window with a stable user-facing name
- * ("<function>.<point>").  Its definition (struct mmrace_site_def, one
- * table in site_table.c) says which kernel symbol to probe on each kernel
- * generation, which caller the probe must be reached from, what the hit
- * races on, and which competing path to watch for overlaps.  The engine
- * (inject.c) decides per hit whether to delay, the knobs (debugfs.c)
- * configure it.
+ * ("<function>.<point>").  Its definition is one line of a small language
+ * (site_def.c, docs/sites.md): which kernel symbol to probe, at entry or
+ * return, which caller the probe must be reached from, what the hit races
+ * on (a typed value, extract.c), and which competing path to watch for
+ * overlaps.  The built-in sites are such lines (site_table.c); users add
+ * their own through debugfs at run time.  The engine (inject.c) decides
+ * per hit whether to delay, the knobs (debugfs.c) configure it.
  */
 #ifndef _MMRACE_H
 #define _MMRACE_H
 
 #include <linux/atomic.h>
 #include <linux/kprobes.h>
+#include <linux/list.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/types.h>
@@ -44,7 +46,6 @@
  */
 #define MMRACE_STRETCH_MAX_US		200000
 #define MMRACE_SCOPE_SLOTS_BITS		6
-#define MMRACE_MAX_CALLERS		2
 
 /* tgid filter values besides a real tgid */
 #define MMRACE_TGID_NONE	(-1)	/* no tgid filter */
@@ -72,8 +73,9 @@ struct mmrace_hit {
 
 /* Filters a site can evaluate; the knobs exist only where they apply. */
 #define MMRACE_F_INO		BIT(0)	/* ino */
-#define MMRACE_F_FOLIO		BIT(1)	/* min_order, anon */
-#define MMRACE_F_KEY		BIT(2)	/* rendezvous_us */
+#define MMRACE_F_ORDER		BIT(1)	/* min_order */
+#define MMRACE_F_ANON		BIT(2)	/* anon */
+#define MMRACE_F_KEY		BIT(3)	/* rendezvous_us */
 
 /* [start, end) of a kernel function, resolved at load time */
 struct mmrace_range {
@@ -81,35 +83,63 @@ struct mmrace_range {
 	unsigned long start, end;
 };
 
-struct mmrace_site_def {
+/*
+ * A typed extractor (extract.c): what a probe can learn from one value,
+ * an argument or the return value, that it is told is a folio, a vma, a
+ * pte_t...  The definition names the type; the kernel has no BTF to check
+ * it, so every extractor reads through the value with the nofault
+ * accessors: a wrong type gives wrong facts, never a fault.
+ */
+struct mmrace_type {
 	const char *name;
-	const char *window;		/* one line: what the delay holds open */
-	const char *const *symbols;	/* probe candidates, first found wins */
-	const char *const *callers;	/* caller must lie in one of these */
+	unsigned int filters;		/* MMRACE_F_* its facts allow */
+	void (*fetch)(unsigned long val, struct mmrace_hit *hit);
+};
+
+/* One value of a probe hit: $argN (1-based) or $retval (arg 0), typed. */
+struct mmrace_fetch {
+	int arg;
+	const struct mmrace_type *type;	/* NULL: nothing fetched */
+};
+
+#define MMRACE_MAX_ALTS		4	/* alternatives for one symbol */
+#define MMRACE_MAX_CALLERS	4	/* callers of one filter */
+#define MMRACE_NAME_LEN		48
+#define MMRACE_DEF_LEN		512	/* one definition, as written */
+#define MMRACE_MAX_SITES	32	/* built-in and run-time together */
+
+/* A symbol spelled "a|b|c": the first one this kernel has wins. */
+struct mmrace_alts {
+	const char *sym[MMRACE_MAX_ALTS];
+};
+
+/*
+ * A site's definition, parsed from one line of the definition language
+ * (site_def.c, docs/sites.md).  The built-in sites (site_table.c) and the
+ * ones written to site_defs at run time are the same thing.  The pointers
+ * point into @buf.
+ */
+struct mmrace_site_def {
+	char name[MMRACE_NAME_LEN];
+	const char *window;		/* the definition's "# comment" */
+	bool at_return;			/* r: the window opens when it returns */
+	unsigned int offset;		/* p: +OFFS into the function */
+	struct mmrace_alts probe;
+	struct mmrace_alts callers[MMRACE_MAX_CALLERS];	/* caller= */
+	struct mmrace_fetch object;	/* object=: facts and key of a hit */
 	/*
-	 * Where the window opens: at the probed function's entry, or when it
-	 * returns.  @args fills the hit from the arguments at entry (both
-	 * cases), @ret from the return value (return probes only).
-	 */
-	bool at_return;
-	void (*args)(struct pt_regs *regs, struct mmrace_hit *hit);
-	void (*ret)(struct pt_regs *regs, struct mmrace_hit *hit);
-	unsigned int filters;		/* MMRACE_F_* */
-	/*
-	 * Optional "scope" probe on the function that encloses the window:
-	 * it records per task what the window is about to race on (e.g. the
-	 * inode of the VMA being zapped), for probe points that cannot see it.
+	 * scope=: a probe on the function that encloses the window records
+	 * per task the inode the window is about to race on, for probe
+	 * points that cannot see it.
 	 */
 	const char *scope_symbol;
-	unsigned long (*scope_ino)(struct pt_regs *regs);
-	/*
-	 * Optional: the competing path, counted as an overlap while a delay
-	 * of this site is running.  Returns false when @regs is not about a
-	 * page this site's filter can select; fills @hit.
-	 */
+	struct mmrace_fetch scope;
+	/* overlap=: the competing path, counted while a delay runs */
 	const char *overlap_symbol;
-	const char *const *overlap_callers;
-	bool (*overlap_hit)(struct pt_regs *regs, struct mmrace_hit *hit);
+	struct mmrace_fetch overlap;
+	struct mmrace_alts overlap_callers[MMRACE_MAX_CALLERS];
+	unsigned int filters;		/* MMRACE_F_*, from the types */
+	char *buf;
 };
 
 /* Knob values; immutable once published, replaced as a whole (RCU). */
@@ -163,10 +193,12 @@ struct mmrace_scope_slot {
 };
 
 struct mmrace_site {
-	const struct mmrace_site_def *def;
+	struct list_head list;		/* mmrace_site_list, under cfg_lock */
+	struct mmrace_site_def def;
+	bool builtin;
 	const char *symbol;		/* resolved probe symbol, NULL: none */
-	struct mmrace_range caller[MMRACE_MAX_CALLERS];
-	struct mmrace_range overlap_caller[MMRACE_MAX_CALLERS];
+	struct mmrace_range caller[2 * MMRACE_MAX_CALLERS];
+	struct mmrace_range overlap_caller[2 * MMRACE_MAX_CALLERS];
 	bool overlap_registered;
 	bool scope_registered;
 	struct kprobe kp;		/* entry sites */
@@ -179,6 +211,8 @@ struct mmrace_site {
 	atomic_t active;		/* delays in progress */
 	struct mmrace_counters __percpu *counters;
 	struct mmrace_bucket __percpu *bucket;
+	struct dentry *dir;		/* debugfs.c */
+	void *files;			/* debugfs.c */
 	struct mmrace_scope_slot scope[1 << MMRACE_SCOPE_SLOTS_BITS];
 };
 
@@ -188,21 +222,37 @@ extern u32 mmrace_budget_us;
 extern atomic_t mmrace_nr_armed;	/* sites sharing the budget */
 extern struct mutex mmrace_cfg_lock;
 
-extern struct mmrace_site mmrace_sites[];
-extern const unsigned int mmrace_nr_sites;
+extern struct list_head mmrace_site_list;	/* under mmrace_cfg_lock */
+extern unsigned int mmrace_nr_sites;
 extern const char *const mmrace_counter_names[MMRACE_NR_COUNTERS];
 
 /* site_table.c */
-extern const struct mmrace_site_def mmrace_site_defs[];
+extern const char *const mmrace_builtin_defs[];
+extern const unsigned int mmrace_nr_builtin_defs;
+
+/* extract.c */
+const struct mmrace_type *mmrace_type_find(const char *name);
+
+/* site_def.c */
+int mmrace_def_parse(const char *text, struct mmrace_site_def *def,
+		     const char **why);
+void mmrace_def_free(struct mmrace_site_def *def);
+void mmrace_def_show(struct seq_file *m, const struct mmrace_site_def *def);
 
 /* sites.c */
+struct mmrace_site *mmrace_site_create(const char *text, bool builtin,
+				       const char **why);
+void mmrace_site_destroy(struct mmrace_site *site);
 int mmrace_sites_init(void);
 void mmrace_sites_exit(void);
+struct mmrace_site *mmrace_site_find(const char *name);
 int mmrace_site_set_armed(struct mmrace_site *site, bool on);
 unsigned long mmrace_site_missed(struct mmrace_site *site);
 bool mmrace_resolve_range(const char *name, struct mmrace_range *r);
-bool mmrace_resolve_callers(const char *const *names, struct mmrace_range *r);
-bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr);
+bool mmrace_resolve_alts(const struct mmrace_alts *alts,
+			 struct mmrace_range *r);
+bool mmrace_in_ranges(const struct mmrace_range *r, unsigned int n,
+		      unsigned long addr);
 
 /* inject.c */
 void mmrace_count(struct mmrace_site *site, enum mmrace_counter c, s64 n);
@@ -236,5 +286,7 @@ int mmrace_oracles_show(struct seq_file *m, void *v);
 /* debugfs.c */
 int mmrace_debugfs_init(void);
 void mmrace_debugfs_exit(void);
+int mmrace_site_files(struct mmrace_site *site);
+void mmrace_site_files_remove(struct mmrace_site *site);
 
 #endif /* _MMRACE_H */

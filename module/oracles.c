@@ -21,11 +21,11 @@
 
 #include "mmrace.h"
 
-static const char *const reclaim_callers[] = {
-	"shrink_folio_list", "shrink_page_list", NULL
+static const struct mmrace_alts reclaim_callers = {
+	{ "shrink_folio_list", "shrink_page_list" }
 };
 
-static struct mmrace_range reclaim_range[MMRACE_MAX_CALLERS];
+static struct mmrace_range reclaim_range[2];
 static atomic64_t large_unmaps, still_mapped;
 static bool registered;
 
@@ -34,7 +34,8 @@ static int ttu_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
 	struct folio *folio = (struct folio *)regs_get_kernel_argument(regs, 0);
 
-	if (!mmrace_in_ranges(reclaim_range, mmrace_caller(regs)) ||
+	if (!mmrace_in_ranges(reclaim_range, ARRAY_SIZE(reclaim_range),
+			      mmrace_caller(regs)) ||
 	    !folio_test_large(folio))
 		return 1;
 	*(struct folio **)ri->data = folio;
@@ -62,7 +63,7 @@ static struct kretprobe ttu_krp = {
 
 void mmrace_oracles_init(void)
 {
-	if (!mmrace_resolve_callers(reclaim_callers, reclaim_range) ||
+	if (!mmrace_resolve_alts(&reclaim_callers, reclaim_range) ||
 	    register_kretprobe(&ttu_krp)) {
 		pr_info("unmap_incomplete: reclaim symbols not found, oracle off\n");
 		return;

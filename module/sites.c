@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Resolving the site table on the running kernel: probe symbols, caller
- * bounds, scope and overlap probes.  Every probe is registered disabled at
- * load time and only armed while its site is enabled, so a loaded but idle
- * module costs nothing.  A site whose symbols do not exist here is left
- * unresolved (shown in "sites"); the others work.
+ * Sites on the running kernel: a definition's probe symbols, caller
+ * bounds, scope and overlap probes resolved and registered.  Every probe
+ * is registered disabled and only armed while its site is enabled, so a
+ * loaded but idle module costs nothing.  A built-in site whose symbols do
+ * not exist here is left unresolved (shown in "sites"); the others work.
+ * A run-time definition must resolve whole, or it is refused.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -16,6 +17,9 @@
 #include <linux/string.h>
 
 #include "mmrace.h"
+
+LIST_HEAD(mmrace_site_list);
+unsigned int mmrace_nr_sites;
 
 /* Address of a kernel function, through a kprobe that is never armed. */
 static unsigned long symbol_address(const char *name)
@@ -57,52 +61,67 @@ bool mmrace_resolve_range(const char *name, struct mmrace_range *r)
 	return true;
 }
 
-/* An empty set of ranges (no caller filter) contains every address. */
-bool mmrace_in_ranges(const struct mmrace_range *r, unsigned long addr)
+/* No ranges (no caller filter) contain every address. */
+bool mmrace_in_ranges(const struct mmrace_range *r, unsigned int n,
+		      unsigned long addr)
 {
-	int i;
+	bool any = false;
+	unsigned int i;
 
-	if (!r[0].name)
-		return true;
-	for (i = 0; i < MMRACE_MAX_CALLERS && r[i].name; i++)
+	for (i = 0; i < n; i++) {
+		if (!r[i].name)
+			continue;
 		if (addr >= r[i].start && addr < r[i].end)
 			return true;
-	return false;
+		any = true;
+	}
+	return !any;
 }
 
 /*
  * gcc may emit a function only as a clone ("name.isra.0", ".constprop.0",
  * ".part.0") and move its unlikely code to "name.cold".  The first
- * candidate that exists in any of these forms wins, with its cold part;
- * both ranges carry the candidate's name.  False if the site needs a
- * caller and none of the candidates exists.
+ * alternative that exists in any of these forms wins, with its cold part
+ * in r[1]; both ranges carry the alternative's name.
  */
 static const char *const clone_suffixes[] = {
 	"", ".isra.0", ".constprop.0", ".part.0", NULL
 };
 
-bool mmrace_resolve_callers(const char *const *names, struct mmrace_range *r)
+bool mmrace_resolve_alts(const struct mmrace_alts *alts,
+			 struct mmrace_range *r)
 {
 	const char *const *suffix;
 	char sym[KSYM_NAME_LEN];
+	unsigned int i;
 
-	if (!names)
-		return true;
-	for (; *names; names++) {
+	for (i = 0; i < MMRACE_MAX_ALTS && alts->sym[i]; i++) {
 		for (suffix = clone_suffixes; *suffix; suffix++) {
-			snprintf(sym, sizeof(sym), "%s%s", *names, *suffix);
+			snprintf(sym, sizeof(sym), "%s%s", alts->sym[i], *suffix);
 			if (mmrace_resolve_range(sym, &r[0]))
 				break;
 		}
 		if (!*suffix)
 			continue;
-		r[0].name = *names;
-		snprintf(sym, sizeof(sym), "%s.cold", *names);
+		r[0].name = alts->sym[i];
+		snprintf(sym, sizeof(sym), "%s.cold", alts->sym[i]);
 		if (mmrace_resolve_range(sym, &r[1]))
-			r[1].name = *names;
+			r[1].name = alts->sym[i];
 		return true;
 	}
 	return false;
+}
+
+/* Every caller given must exist here, in one of its spellings. */
+static bool resolve_callers(const struct mmrace_alts *callers,
+			    struct mmrace_range *r)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMRACE_MAX_CALLERS && callers[i].sym[0]; i++)
+		if (!mmrace_resolve_alts(&callers[i], &r[2 * i]))
+			return false;
+	return true;
 }
 
 static int register_disabled(struct kprobe *kp, const char *symbol,
@@ -119,8 +138,14 @@ static int register_window(struct mmrace_site *site, const char *symbol)
 {
 	struct kretprobe *krp = &site->krp;
 
-	if (!site->def->at_return)
-		return register_disabled(&site->kp, symbol, mmrace_site_pre);
+	if (!site->def.at_return) {
+		memset(&site->kp, 0, sizeof(site->kp));
+		site->kp.symbol_name = symbol;
+		site->kp.offset = site->def.offset;
+		site->kp.pre_handler = mmrace_site_pre;
+		site->kp.flags = KPROBE_FLAG_DISABLED;
+		return register_kprobe(&site->kp);
+	}
 	memset(krp, 0, sizeof(*krp));
 	krp->kp.symbol_name = symbol;
 	krp->kp.flags = KPROBE_FLAG_DISABLED;
@@ -131,37 +156,48 @@ static int register_window(struct mmrace_site *site, const char *symbol)
 	return register_kretprobe(krp);
 }
 
-static void site_resolve(struct mmrace_site *site)
+/*
+ * NULL if every part of the definition is registered, else what is
+ * missing.  Without a caller or probe symbol nothing is registered.
+ */
+static const char *site_resolve(struct mmrace_site *site)
 {
-	const struct mmrace_site_def *def = site->def;
-	const char *const *name;
+	const struct mmrace_site_def *def = &site->def;
+	unsigned int i;
 
-	if (!mmrace_resolve_callers(def->callers, site->caller)) {
-		pr_info("%s: no caller symbol, site disabled\n", def->name);
-		return;
+	if (!resolve_callers(def->callers, site->caller)) {
+		memset(site->caller, 0, sizeof(site->caller));
+		return "no caller symbol";
 	}
-	for (name = def->symbols; *name; name++) {
-		if (!register_window(site, *name)) {
-			site->symbol = *name;
+	for (i = 0; i < MMRACE_MAX_ALTS && def->probe.sym[i]; i++) {
+		if (!register_window(site, def->probe.sym[i])) {
+			site->symbol = def->probe.sym[i];
 			break;
 		}
 	}
 	if (!site->symbol) {
-		pr_info("%s: no probe symbol, site disabled\n", def->name);
 		memset(site->caller, 0, sizeof(site->caller));
-		return;
+		return "no probe symbol that can be probed";
 	}
-
-	if (def->scope_symbol)
+	if (def->scope_symbol) {
 		site->scope_registered = !register_disabled(&site->scope_kp,
 							    def->scope_symbol,
 							    mmrace_scope_pre);
-	if (def->overlap_symbol &&
-	    mmrace_resolve_callers(def->overlap_callers, site->overlap_caller))
+		if (!site->scope_registered)
+			return "no scope symbol that can be probed";
+	}
+	if (def->overlap_symbol) {
+		if (!resolve_callers(def->overlap_callers,
+				     site->overlap_caller))
+			return "no overlap caller symbol";
 		site->overlap_registered =
 			!register_disabled(&site->overlap_kp,
 					   def->overlap_symbol,
 					   mmrace_overlap_pre);
+		if (!site->overlap_registered)
+			return "no overlap symbol that can be probed";
+	}
+	return NULL;
 }
 
 static int set_probe(struct kprobe *kp, bool on)
@@ -171,7 +207,7 @@ static int set_probe(struct kprobe *kp, bool on)
 
 static struct kprobe *window_probe(struct mmrace_site *site)
 {
-	return site->def->at_return ? &site->krp.kp : &site->kp;
+	return site->def.at_return ? &site->krp.kp : &site->kp;
 }
 
 static void disarm(struct mmrace_site *site)
@@ -217,7 +253,7 @@ int mmrace_site_set_armed(struct mmrace_site *site, bool on)
  */
 unsigned long mmrace_site_missed(struct mmrace_site *site)
 {
-	unsigned long n = site->def->at_return ?
+	unsigned long n = site->def.at_return ?
 		site->krp.nmissed + site->krp.kp.nmissed : site->kp.nmissed;
 
 	if (site->scope_registered)
@@ -227,63 +263,124 @@ unsigned long mmrace_site_missed(struct mmrace_site *site)
 	return n;
 }
 
+/*
+ * A site from one definition: ERR_PTR with *@why set if the text is not a
+ * valid definition.  A built-in site whose symbols this kernel lacks is
+ * created unresolved (or without its scope or overlap probe); a run-time
+ * one is refused with -EINVAL, and nothing of it stays registered.
+ */
+struct mmrace_site *mmrace_site_create(const char *text, bool builtin,
+				       const char **why)
+{
+	struct mmrace_site *site = kzalloc(sizeof(*site), GFP_KERNEL);
+	struct mmrace_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
+	const char *missing;
+	int ret = -ENOMEM;
+
+	*why = "out of memory";
+	if (!site || !cfg)
+		goto fail;
+	site->counters = alloc_percpu(struct mmrace_counters);
+	site->bucket = alloc_percpu(struct mmrace_bucket);
+	if (!site->counters || !site->bucket)
+		goto fail;
+	ret = mmrace_def_parse(text, &site->def, why);
+	if (ret)
+		goto fail;
+	cfg->probability = 100;
+	cfg->interval = 1;
+	cfg->times = -1;
+	cfg->tgid = MMRACE_TGID_NONE;
+	cfg->anon = MMRACE_ANY;
+	RCU_INIT_POINTER(site->cfg, cfg);
+	atomic_set(&site->times_left, -1);
+	site->builtin = builtin;
+
+	missing = site_resolve(site);
+	if (missing && !builtin) {
+		*why = missing;
+		mmrace_site_destroy(site);
+		return ERR_PTR(-EINVAL);
+	}
+	if (missing)
+		pr_info("%s: %s, %s\n", site->def.name, missing,
+			site->symbol ? "works without it" : "site disabled");
+	return site;
+fail:
+	kfree(cfg);
+	if (site) {
+		free_percpu(site->counters);
+		free_percpu(site->bucket);
+	}
+	kfree(site);
+	return ERR_PTR(ret);
+}
+
+/*
+ * Disarm and free a site no longer on the list and without debugfs files.
+ * unregister_k*probe() waits for running handlers, delays and rendezvous
+ * waits included, and a return probe's pending instances no longer call
+ * its handler: once they return nothing can see the site.
+ */
+void mmrace_site_destroy(struct mmrace_site *site)
+{
+	struct mmrace_cfg *cfg = rcu_dereference_protected(site->cfg, true);
+
+	if (cfg->enable)
+		mmrace_site_set_armed(site, false);
+	if (site->symbol && site->def.at_return)
+		unregister_kretprobe(&site->krp);
+	else if (site->symbol)
+		unregister_kprobe(&site->kp);
+	if (site->overlap_registered)
+		unregister_kprobe(&site->overlap_kp);
+	if (site->scope_registered)
+		unregister_kprobe(&site->scope_kp);
+	kfree(cfg);
+	free_percpu(site->counters);
+	free_percpu(site->bucket);
+	mmrace_def_free(&site->def);
+	kfree(site);
+}
+
+/* The caller holds mmrace_cfg_lock. */
+struct mmrace_site *mmrace_site_find(const char *name)
+{
+	struct mmrace_site *site;
+
+	list_for_each_entry(site, &mmrace_site_list, list)
+		if (!strcmp(site->def.name, name))
+			return site;
+	return NULL;
+}
+
+/* The built-in sites; a definition that does not parse is a bug. */
 int mmrace_sites_init(void)
 {
+	struct mmrace_site *site;
+	const char *why;
 	unsigned int i;
 
-	for (i = 0; i < mmrace_nr_sites; i++) {
-		struct mmrace_site *site = &mmrace_sites[i];
-		struct mmrace_cfg *cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
-
-		site->counters = alloc_percpu(struct mmrace_counters);
-		site->bucket = alloc_percpu(struct mmrace_bucket);
-		if (!cfg || !site->counters || !site->bucket) {
-			kfree(cfg);
+	for (i = 0; i < mmrace_nr_builtin_defs; i++) {
+		site = mmrace_site_create(mmrace_builtin_defs[i], true, &why);
+		if (IS_ERR(site)) {
+			pr_err("built-in site %u: %s\n", i, why);
 			mmrace_sites_exit();
-			return -ENOMEM;
+			return PTR_ERR(site);
 		}
-		cfg->probability = 100;
-		cfg->interval = 1;
-		cfg->times = -1;
-		cfg->tgid = MMRACE_TGID_NONE;
-		cfg->anon = MMRACE_ANY;
-		site->def = &mmrace_site_defs[i];
-		RCU_INIT_POINTER(site->cfg, cfg);
-		atomic_set(&site->times_left, -1);
-		site_resolve(site);
+		list_add_tail(&site->list, &mmrace_site_list);
+		mmrace_nr_sites++;
 	}
 	return 0;
 }
 
-/*
- * unregister_k*probe() waits for running handlers, so once this returns
- * no delay is in progress and no handler can see the site again.
- */
 void mmrace_sites_exit(void)
 {
-	unsigned int i;
+	struct mmrace_site *site, *next;
 
-	for (i = 0; i < mmrace_nr_sites; i++) {
-		struct mmrace_site *site = &mmrace_sites[i];
-
-		if (site->symbol && site->def->at_return)
-			unregister_kretprobe(&site->krp);
-		else if (site->symbol)
-			unregister_kprobe(&site->kp);
-		if (site->overlap_registered)
-			unregister_kprobe(&site->overlap_kp);
-		if (site->scope_registered)
-			unregister_kprobe(&site->scope_kp);
-		memset(site->caller, 0, sizeof(site->caller));
-		memset(site->overlap_caller, 0, sizeof(site->overlap_caller));
-		site->symbol = NULL;
-		site->overlap_registered = false;
-		site->scope_registered = false;
-		kfree(rcu_dereference_protected(site->cfg, true));
-		RCU_INIT_POINTER(site->cfg, NULL);
-		free_percpu(site->counters);
-		site->counters = NULL;
-		free_percpu(site->bucket);
-		site->bucket = NULL;
+	list_for_each_entry_safe(site, next, &mmrace_site_list, list) {
+		list_del(&site->list);
+		mmrace_site_destroy(site);
 	}
+	mmrace_nr_sites = 0;
 }

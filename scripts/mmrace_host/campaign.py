@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kernels, module_names, scenario
+from . import kernels, scenario
 from .tools import ToolError, toml_file, toml_names
 
 CAMPAIGN_DIR = Path(__file__).resolve().parents[1] / "campaigns"
@@ -91,14 +91,13 @@ def _typed(d: dict, keys: dict, where: str):
 
 def _sweep(sc, sweep: dict, where: str) -> list:
     """[((site, knob, value), ...)] for every combination of the lists."""
-    mn = module_names.names()
     axes = []
     for name, values in sweep.items():
         site, _, knob = name.rpartition(".")
         if site not in sc.sites:
             raise ToolError(f"{where}: sweep '{name}': site '{site}' is not one of the "
                             f"scenario's ({', '.join(sc.sites)})")
-        if knob not in mn.sites.get(site, ()) or knob == "enable":
+        if knob not in sc.site_knobs.get(site, ()) or knob == "enable":
             raise ToolError(f"{where}: sweep '{name}': unknown knob '{knob}'")
         if not isinstance(values, list) or not values:
             raise ToolError(f"{where}: sweep '{name}' needs a non-empty list of values")

@@ -109,8 +109,8 @@ def module_builds(tap: Tap, _outroot: Path):
                "; ".join(mb.warnings[:3]))
 
 
-GUEST_SCRIPTS = ("guest-module.sh", "guest-sites.sh", "guest-selftest.sh",
-                 "guest-hostile.sh")
+GUEST_SCRIPTS = ("guest-module.sh", "guest-site-defs.sh", "guest-sites.sh",
+                 "guest-selftest.sh", "guest-hostile.sh")
 SUITE_GUEST = guestcfg.DEFAULT.replace(cmdline="transparent_hugepage=never zswap.enabled=0")
 
 

@@ -5,10 +5,14 @@ misspelled site, knob or counter is a one-line error instead of a job that
 fails after a boot.  They come from the module's source, not from a second
 list kept here by hand:
 
-  module/site_table.c  mmrace_site_defs[]: .name and .filters of each site
+  module/site_table.c  mmrace_builtin_defs[]: the built-in site definitions
+  module/extract.c     types[]: { "name", filters, fetch } of each value type
   module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter), and
                        mmrace_counter_names[]
   module/oracles.c     the "<oracle> <counter>=%lld ..." line of the oracles file
+
+A site's knobs follow from its definition (sitedef.py): those whose filter
+the definition's types allow.
 """
 
 import re
@@ -16,10 +20,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import sitedef
+
 MODULE_DIR = Path(__file__).resolve().parents[2] / "module"
 
-_SITE = re.compile(r'\.name\s*=\s*"([^"]+)",(.*?)\n\t\}', re.S)
-_FILTERS = re.compile(r"\.filters\s*=\s*([^,]+),")
+_DEFS = re.compile(r"mmrace_builtin_defs\[\]\s*=\s*\{(.*?)\};", re.S)
+_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_ENTRY = re.compile(r'((?:\s*"(?:[^"\\]|\\.)*")+)\s*,')
+_TYPES = re.compile(r"types\[\]\s*=\s*\{(.*?)\};", re.S)
+_TYPE = re.compile(r'\{\s*"(\w+)",\s*(\w+),\s*\w+\s*\}')
+_FLAG_MACRO = re.compile(r"#define\s+(F_\w+)\s+\(([^)]*)\)")
 _KNOB_TABLE = re.compile(r"knobs\[\]\s*=\s*\{(.*?)\};", re.S)
 # KNOB(name, type, min, max, filter): the name and the last argument
 _KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,[^()]*,\s*(\w+)\s*\)")
@@ -29,36 +40,61 @@ _ORACLE = re.compile(r'seq_printf\(m,\s*"(\w+) ((?:\w+=%\w+ ?)+)\\n"')
 
 @dataclass(frozen=True)
 class Names:
-    sites: dict         # site name -> frozenset of its knob names
+    sites: dict         # built-in site name -> frozenset of its knob names
     counters: tuple     # per-site counters (debugfs stats)
     oracles: dict       # oracle name -> tuple of its counters
+    types: dict         # value type -> frozenset of the MMRACE_F_* it allows
+    knobs: tuple        # ((knob, frozenset of the MMRACE_F_* it needs), ...)
+
+    def knobs_of(self, d: sitedef.SiteDef) -> frozenset:
+        """The knob files a site of definition @d has."""
+        return frozenset(k for k, need in self.knobs if need <= d.filters)
 
 
 def _flags(expr: str) -> set:
-    return {f.strip() for f in expr.split("|")} - {"0"}
+    return {f.strip() for f in expr.strip("() ").split("|")} - {"0"}
+
+
+def _types(extract: str) -> dict:
+    macros = {m: _flags(v) for m, v in _FLAG_MACRO.findall(extract)}
+    table = _TYPES.search(extract)
+    if not table:
+        raise RuntimeError("module/extract.c: types[] not found")
+    return {n: frozenset(macros.get(f, _flags(f))) for n, f in _TYPE.findall(table.group(1))}
+
+
+def builtin_defs(site_src: str) -> list:
+    """The definitions in mmrace_builtin_defs[], adjacent literals joined."""
+    table = _DEFS.search(site_src)
+    if not table:
+        raise RuntimeError("module/site_table.c: mmrace_builtin_defs[] not found")
+    body = _COMMENT.sub("", table.group(1))
+    return ["".join(_STRING.findall(entry)) for entry in _ENTRY.findall(body)]
 
 
 def parse(module_dir: Path = MODULE_DIR) -> Names:
     site_src = (module_dir / "site_table.c").read_text()
     debugfs = (module_dir / "debugfs.c").read_text()
     oracles = (module_dir / "oracles.c").read_text()
+    types = _types((module_dir / "extract.c").read_text())
     table = _KNOB_TABLE.search(debugfs)
     counters = _COUNTERS.search(debugfs)
     if not table or not counters:
         raise RuntimeError(f"{module_dir}/debugfs.c: knobs[] or "
                            f"mmrace_counter_names[] not found")
-    knobs = [(n, _flags(f)) for n, f in _KNOB.findall(table.group(1))]
+    knobs = tuple((n, frozenset(_flags(f))) for n, f in _KNOB.findall(table.group(1)))
+    partial = Names(sites={}, counters=(), oracles={}, types=types, knobs=knobs)
     sites = {}
-    for name, body in _SITE.findall(site_src):
-        m = _FILTERS.search(body)
-        have = _flags(m.group(1)) if m else set()
-        sites[name] = frozenset(k for k, need in knobs if need <= have)
+    for text in builtin_defs(site_src):
+        d = sitedef.parse(text, types)
+        sites[d.name] = partial.knobs_of(d)
     if not sites or not knobs:
         raise RuntimeError(f"{module_dir}: no sites or no knobs found")
     return Names(
         sites=sites,
         counters=tuple(re.findall(r'"(\w+)"', counters.group(1))),
-        oracles={o: tuple(re.findall(r"(\w+)=", cs)) for o, cs in _ORACLE.findall(oracles)})
+        oracles={o: tuple(re.findall(r"(\w+)=", cs)) for o, cs in _ORACLE.findall(oracles)},
+        types=types, knobs=knobs)
 
 
 @lru_cache(maxsize=None)

@@ -13,7 +13,6 @@ The cli_* modules are thin commands on top of this; none imports another.
 """
 
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -100,7 +99,7 @@ def _scenario_job(sc_spec: str, kernel_name: str, inject: bool, until_first: boo
     sc = scenario.load(sc_spec).with_extra_args(extra_args).with_knobs(knobs or {})
     guest = sc.guest if accel is None else sc.guest.replace(accel=accel)
     duration = sc.duration if duration is None else duration
-    bins = build_stressors([sc.stressor])
+    bins = build_stressors(sc.stressor_names()) + list(sc.files)
     k, base, _ = prepare(kernel_name, guest, bins)
     return sc, guest, duration, k, base, scenario.job_script(sc, inject, until_first, duration)
 
@@ -111,7 +110,7 @@ def _summary(sc, k, inject: bool, res, out: Path, extra_args, knobs) -> dict:
     summary["knob_overrides"] = knobs or {}
     if extra_args or knobs:     # the scenario's expectations are for its own settings
         summary["expected"] = summary["oracle_expected"] = None
-    path = report.write(out, summary, res.guest_dir, shlex.join([sc.stressor, *sc.args]))
+    path = report.write(out, summary, res.guest_dir, sc.workload())
     ev = summary["window_evidence"]
     progress(f"{summary['verdict']} (expected {summary['expected']}): "
              f"bad pages {summary['bad_pages']}, injections {summary['injections']}, "
@@ -214,7 +213,7 @@ def run_controls(rows, outroot: Path, accel: str = None, on_result=None) -> list
     whole duration.  on_result(summary) after each; returns the summaries."""
     out = []
     for spec, kname, expected in rows:
-        s = run_scenario(spec, kname, True, expected == "corruption", None,
+        s = run_scenario(spec, kname, True, expected in ("corruption", "reproduced"), None,
                          outroot / f"{Path(spec).stem}-{kname}", accel, quiet=True)
         out.append(s)
         if on_result:

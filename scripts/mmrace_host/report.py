@@ -12,7 +12,8 @@ from pathlib import Path
 from . import health
 
 # "inconclusive": clean, but the scenario's window evidence was not met.
-EXIT = {"clean": 0, "corruption": 1, "error": 2, "kernel-health": 3, "inconclusive": 4}
+EXIT = {"clean": 0, "corruption": 1, "reproduced": 1, "error": 2, "kernel-health": 3,
+        "inconclusive": 4}
 TRACE_HEAD, TRACE_TAIL, TRACE_AFTER = 20, 40, 5
 BAD_MARK = re.compile(r"mmrace: bad page")
 ROUND_START = re.compile(r"mmrace: round \d+ start")
@@ -67,7 +68,7 @@ def _read(path: Path, default=None):
 
 
 def verdict(stress: dict, findings: list, evidence_met: bool) -> str:
-    """kernel-health beats corruption (both are recorded); no stressor result
+    """kernel-health beats corruption (both are recorded); no workload result
     is an error; clean counts only where the competing path reached the window."""
     if findings:
         return "kernel-health"
@@ -75,7 +76,23 @@ def verdict(stress: dict, findings: list, evidence_met: bool) -> str:
         return "error"
     if stress.get("bad_pages", 0) > 0:
         return "corruption"
+    if stress.get("reproduced"):
+        return "reproduced"
     return "clean" if evidence_met else "inconclusive"
+
+
+def command_result(guest: Path):
+    """A command workload's result: exit status 0, nothing found; 1, it
+    reproduced the race; anything else (a crash, a set-up error) is no
+    result.  Its time to first detection is its run time."""
+    rc = int((_read(guest / "stressor.rc", "") or "-1").strip() or -1)
+    times = (_read(guest / "workload.time", "") or "").split()
+    seconds = round(float(times[1]) - float(times[0]), 2) if len(times) == 2 else None
+    if rc not in (0, 1):
+        return None
+    return {"workload": "command", "rc": rc, "reproduced": rc == 1,
+            "stress_seconds": seconds,
+            "time_to_first_detection_s": seconds if rc == 1 else None}
 
 
 def evidence_counters(site_stats: dict, oracles: dict) -> dict:
@@ -103,10 +120,13 @@ def oracle_ok(expected: str, value) -> bool:
 
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     """summary.json content for one run."""
-    try:
-        stress = json.loads(_read(guest / "stressor.json", ""))
-    except ValueError:
-        stress = None
+    if sc.command:
+        stress = command_result(guest)
+    else:
+        try:
+            stress = json.loads(_read(guest / "stressor.json", ""))
+        except ValueError:
+            stress = None
     stats = parse_stats(_read(guest / "stats.txt", ""))
     site_stats = {s: stats.get(s, {}) for s in sc.sites}
     findings = [f for f in res.health if f[0] != "warning"]
@@ -152,7 +172,7 @@ def _fmt(v):
     return "-" if v is None else v
 
 
-def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
+def write(outdir: Path, summary: dict, guest: Path, workload: str) -> Path:
     """summary.json + report.md in outdir; returns the report path."""
     (outdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     context = first_bad_context(trace_text(guest))
@@ -167,7 +187,7 @@ def write(outdir: Path, summary: dict, guest: Path, stressor_cmd: str) -> Path:
         "",
         "| | |", "|---|---|",
         f"| race | {s['race']} |",
-        f"| stressor | `{stressor_cmd}` |",
+        f"| workload | `{workload}` |",
         f"| stress seconds (in guest) | {_fmt(s['stress_seconds'])} |",
         f"| rounds / bad rounds | {_fmt(s['rounds'])} / {_fmt(s['bad_rounds'])} |",
         f"| bad pages | {_fmt(s['bad_pages'])} |",

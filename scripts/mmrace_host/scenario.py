@@ -1,8 +1,10 @@
-"""Scenarios: one TOML file per race reproduction in scripts/scenarios/.
+"""Scenarios: one TOML file per race reproduction (docs/scenarios.md).
 
-A scenario names the stressor and its arguments, the guest kernel command
-line, the module knobs per site, the trace events, and the verdict expected
-on each kernel.  job_script() turns it into the guest's /job/run.sh.
+A scenario names its workload (one of the project's stressors with its
+arguments, or any guest command), the sites it defines at run time, the
+guest kernel command line, the module knobs per site, the trace events, and
+the verdict expected on each kernel.  job_script() turns it into the guest's
+/job/run.sh.
 """
 
 import dataclasses
@@ -13,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import guest as guestcfg
-from . import kernels, module_names
+from . import kernels, module_names, sitedef
 from .tools import ToolError, toml_file, toml_names
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
-VERDICTS = ("clean", "corruption", "kernel-health")
+VERDICTS = ("clean", "corruption", "reproduced", "kernel-health")
 TARGET = "@target"          # knob value: inode number of target_file
 SUMS = ("overlaps", "injections")   # evidence names summed over the scenario's sites
 _COMPARISON = re.compile(r"^\s*([\w.]+)\s*(>=|>)\s*(\d+)\s*$")
@@ -49,12 +51,17 @@ class Scenario:
     name: str
     description: str
     race: str
-    stressor: str
+    stressor: str                   # a userspace/build/ binary, or "" with command
     args: list
     duration: float
     sites: dict                     # site name -> {knob: value}
     expect: dict                    # kernel name -> verdict
     evidence: dict                  # "default" or kernel name -> Evidence
+    command: str = ""               # the workload: a guest shell command
+    binaries: list = field(default_factory=list)    # userspace/build/ names
+    files: list = field(default_factory=list)       # host paths, to /usr/bin
+    site_defs: list = field(default_factory=list)   # sitedef.SiteDef
+    site_knobs: dict = field(default_factory=dict)  # site -> its knob names
     guest: guestcfg.Guest = guestcfg.DEFAULT
     path: Path = None
     target_file: str = ""
@@ -65,6 +72,9 @@ class Scenario:
     def with_extra_args(self, extra) -> "Scenario":
         """The scenario with more stressor arguments after its own: the
         stressor takes the last value of an option, so they override."""
+        if extra and self.command:
+            raise ToolError(f"{self.name}: stressor arguments need a stressor; "
+                            f"this scenario's workload is a command")
         return dataclasses.replace(self, args=[*self.args, *extra])
 
     def with_knobs(self, overrides: dict) -> "Scenario":
@@ -78,10 +88,19 @@ class Scenario:
     def evidence_for(self, kernel: str) -> Evidence:
         return self.evidence.get(kernel) or self.evidence["default"]
 
+    def workload(self) -> str:
+        """The workload as a shell command line, for reports."""
+        return self.command or shlex.join([self.stressor, *self.args])
+
+    def stressor_names(self) -> list:
+        """userspace/build/ binaries the guest needs."""
+        return ([self.stressor] if self.stressor else []) + self.binaries
+
 
 # key -> (type, required)
 KEYS = {
-    "description": (str, True), "race": (str, True), "stressor": (str, True),
+    "description": (str, True), "race": (str, True), "stressor": (str, False),
+    "command": (str, False), "binaries": (list, False), "site_defs": (list, False),
     "cmdline": (str, False), "args": (list, False), "duration": ((int, float), False),
     "target_file": (str, False), "trace_events": (list, False), "oracle": (str, False),
     "sites": (dict, True), "expect": (dict, False), "expect_oracle": (dict, False),
@@ -132,6 +151,11 @@ def _check(d: dict, where: str):
     missing = [k for k, (_, req) in KEYS.items() if req and k not in d]
     if missing:
         raise ToolError(f"{where}: missing key '{missing[0]}'")
+    if ("stressor" in d) == ("command" in d):
+        raise ToolError(f"{where}: the workload is either 'stressor' or 'command', "
+                        f"exactly one of them")
+    if "args" in d and "command" in d:
+        raise ToolError(f"{where}: 'args' are a stressor's; a command holds its own")
     for k, v in d.get("guest", {}).items():
         if k not in guestcfg.FIELDS:
             raise ToolError(f"{where}: [guest] unknown key '{k}' "
@@ -142,19 +166,23 @@ def _check(d: dict, where: str):
         why = guestcfg.check_filesystem(str(fs))
         if why:
             raise ToolError(f"{where}: [guest] {why}")
-    mn = module_names.names()
+    site_knobs = all_site_knobs(site_definitions(d, where))
     for site, knobs in d["sites"].items():
-        if site not in mn.sites:
-            raise ToolError(f"{where}: unknown site '{site}' (known: {', '.join(mn.sites)})")
+        if site not in site_knobs:
+            raise ToolError(f"{where}: unknown site '{site}' (built in or in site_defs: "
+                            f"{', '.join(site_knobs)})")
         if not isinstance(knobs, dict):
             raise ToolError(f"{where}: [sites.\"{site}\"] must be a table of knobs")
         for knob in knobs:
             if knob == "enable":
                 raise ToolError(f"{where}: {site}: 'enable' is set by mmrace run "
                                 f"(--no-inject leaves it 0)")
-            if knob not in mn.sites[site]:
+            if knob not in site_knobs[site]:
                 raise ToolError(f"{where}: {site}: unknown knob '{knob}' (this site has: "
-                                f"{', '.join(sorted(mn.sites[site] - {'enable'}))})")
+                                f"{', '.join(sorted(site_knobs[site] - {'enable'}))})")
+    for b in d.get("binaries", []):
+        if not isinstance(b, str) or not b:
+            raise ToolError(f"{where}: 'binaries' is a list of names or paths")
     known_k = set(kernels.names())
     for table in ("expect", "expect_oracle", "evidence"):
         for k in d.get(table, {}):
@@ -167,6 +195,7 @@ def _check(d: dict, where: str):
     if bad:
         raise ToolError(f"{where}: bad expected verdict {bad} (one of {', '.join(VERDICTS)})")
     oracle, eo = d.get("oracle", ""), d.get("expect_oracle", {})
+    mn = module_names.names()
     if oracle:
         o, _, c = oracle.partition(".")
         if c not in mn.oracles.get(o, ()):
@@ -180,6 +209,44 @@ def _check(d: dict, where: str):
         raise ToolError(f"{where}: a knob uses {TARGET} but target_file is not set")
 
 
+def site_definitions(d: dict, where: str) -> list:
+    """The scenario's site_defs, each checked as the module checks it."""
+    mn = module_names.names()
+    defs = []
+    for text in d.get("site_defs", []):
+        if not isinstance(text, str):
+            raise ToolError(f"{where}: site_defs is a list of definition strings")
+        try:
+            sd = sitedef.parse(text, mn.types)
+        except ValueError as e:
+            raise ToolError(f"{where}: site_defs: {e}: {text}") from None
+        if sd.name in mn.sites or sd.name in (x.name for x in defs):
+            raise ToolError(f"{where}: site_defs: a site named {sd.name} exists")
+        defs.append(sd)
+    return defs
+
+
+def all_site_knobs(defs: list) -> dict:
+    """site name -> knob names, for the built-in sites and @defs."""
+    mn = module_names.names()
+    return {**mn.sites, **{sd.name: mn.knobs_of(sd) for sd in defs}}
+
+
+def _binaries(d: dict, path: Path) -> tuple:
+    """(userspace/build/ names, host files): an entry with a '/' is a file
+    relative to the scenario's directory and must exist."""
+    names, files = [], []
+    for b in d.get("binaries", []):
+        if "/" not in b:
+            names.append(b)
+            continue
+        f = (path.parent / b).resolve()
+        if not f.is_file():
+            raise ToolError(f"{path}: binaries: {b}: no such file ({f})")
+        files.append(f)
+    return names, files
+
+
 def load(spec: str) -> Scenario:
     """A scenario by name or path, checked as a whole; ToolError if bad."""
     path = resolve(spec)
@@ -189,8 +256,12 @@ def load(spec: str) -> Scenario:
         raise ToolError(f"{path}: {e}") from None
     _check(d, str(path))
     sites = d["sites"]
+    defs = site_definitions(d, str(path))
+    names, files = _binaries(d, path)
     return Scenario(name=path.stem, description=d["description"], race=d["race"],
-                    stressor=d["stressor"],
+                    stressor=d.get("stressor", ""), command=d.get("command", ""),
+                    binaries=names, files=files, site_defs=defs,
+                    site_knobs=all_site_knobs(defs),
                     args=[str(a) for a in d.get("args", [])],
                     duration=float(d.get("duration", 20)), sites=sites,
                     expect=d.get("expect", {}),
@@ -223,6 +294,13 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         'fail() { say "error: $*"; echo "$*" > /out/job.error; exit 2; }',
         'knob() { echo "$3" > "$D/$1/$2" || fail "knob $1/$2 rejected \'$3\'"; }',
         '[ -d "$D" ] || fail "mmrace.ko is not loaded (see /out/insmod.log)"',
+    ]
+    # a refused definition: the module says why in the kernel log
+    for sd in sc.site_defs:
+        lines.append(f'echo {q(sd.text)} > "$D/site_defs" || fail "site_defs refused '
+                     f'{sd.name}: $(dmesg | grep "site_defs: refused" | tail -1 | '
+                     f'sed "s/.*refused //")"')
+    lines += [
         'cat "$D/sites" > /out/sites.txt',
         'echo 1 > "$D/reset"',
     ]
@@ -244,20 +322,34 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         "done",
         'trace-cmd start -b 4096 $EV > /out/trace-cmd.log 2>&1 || say "trace-cmd start failed"',
     ]
-    cmd = [sc.stressor, *sc.args, "--duration", f"{duration:g}", "--json"]
-    if until_first:
-        cmd.append("--until-first")
-    lines += [
-        f"say {q('stress: ' + ' '.join(cmd))}",
-        f"{' '.join(q(c) for c in cmd)} > /out/stressor.json",
-        "echo $? > /out/stressor.rc",
-        "echo 0 > $T/tracing_on",
-    ]
+    if sc.command:
+        # any command: its exit status is the result, its output a log
+        lines += [
+            f"say {q('workload: ' + sc.command)}",
+            "cut -d' ' -f1 /proc/uptime > /out/workload.time",
+            f"MMRACE_DURATION={duration:g} sh -c {q(sc.command)} > /out/workload.log 2>&1",
+            "echo $? > /out/stressor.rc",
+            "cut -d' ' -f1 /proc/uptime >> /out/workload.time",
+        ]
+    else:
+        cmd = [sc.stressor, *sc.args, "--duration", f"{duration:g}", "--json"]
+        if until_first:
+            cmd.append("--until-first")
+        lines += [
+            f"say {q('stress: ' + ' '.join(cmd))}",
+            f"{' '.join(q(c) for c in cmd)} > /out/stressor.json",
+            "echo $? > /out/stressor.rc",
+        ]
+    lines.append("echo 0 > $T/tracing_on")
     for site in sc.sites:
         lines.append(f"echo 0 > \"$D/{site}/enable\"")
     lines += [
         'cat "$D/stats" > /out/stats.txt',
         'cat "$D/oracles" > /out/oracles.txt',
+    ]
+    for sd in sc.site_defs:
+        lines.append(f'echo {q("-:" + sd.name)} > "$D/site_defs" || say "cannot delete {sd.name}"')
+    lines += [
         "trace-cmd extract -o /out/trace.dat >> /out/trace-cmd.log 2>&1 "
         '|| say "trace-cmd extract failed"',
         'say "done: stressor rc=$(cat /out/stressor.rc)"',
