@@ -439,8 +439,8 @@ static int sites_show(struct seq_file *m, void *v)
 			   def->at_return ? ":return" : "");
 		show_callers(m, site->caller, ARRAY_SIZE(site->caller));
 		seq_printf(m, " scope=%s overlap=%s irqs=%s missed=%lu # %s\n",
-			   site->scope_registered ? def->scope_symbol : "-",
-			   site->overlap_registered ? def->overlap_symbol : "-",
+			   site->scope_registered ?: "-",
+			   site->overlap_registered ?: "-",
 			   site_irqs(site),
 			   site->symbol ? mmrace_site_missed(site) : 0,
 			   def->window);

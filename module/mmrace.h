@@ -132,10 +132,10 @@ struct mmrace_site_def {
 	 * per task the inode the window is about to race on, for probe
 	 * points that cannot see it.
 	 */
-	const char *scope_symbol;
+	struct mmrace_alts scope_symbol;
 	struct mmrace_fetch scope;
 	/* overlap=: the competing path, counted while a delay runs */
-	const char *overlap_symbol;
+	struct mmrace_alts overlap_symbol;
 	struct mmrace_fetch overlap;
 	struct mmrace_alts overlap_callers[MMRACE_MAX_CALLERS];
 	unsigned int filters;		/* MMRACE_F_*, from the types */
@@ -199,8 +199,8 @@ struct mmrace_site {
 	const char *symbol;		/* resolved probe symbol, NULL: none */
 	struct mmrace_range caller[2 * MMRACE_MAX_CALLERS];
 	struct mmrace_range overlap_caller[2 * MMRACE_MAX_CALLERS];
-	bool overlap_registered;
-	bool scope_registered;
+	const char *overlap_registered;	/* resolved symbols, NULL: none */
+	const char *scope_registered;
 	struct kprobe kp;		/* entry sites */
 	struct kretprobe krp;		/* return sites */
 	struct kprobe overlap_kp;

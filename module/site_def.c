@@ -8,8 +8,8 @@
  *
  *   caller=CALLER[,CALLER...]          CALLER is SYMBOL[|SYMBOL...]
  *   object=$argN:TYPE | $retval:TYPE   what the hit races on (extract.c)
- *   scope=SYMBOL:$argN:TYPE            the inode, from an enclosing call
- *   overlap=SYMBOL[:$argN:TYPE]        the competing path
+ *   scope=SYMBOLS:$argN:TYPE           the inode, from an enclosing call
+ *   overlap=SYMBOLS[:$argN:TYPE]       the competing path
  *   overlap_caller=CALLER[,CALLER...]
  *
  * "a|b" is one symbol spelled differently on different kernels: the first
@@ -102,15 +102,12 @@ static int parse_fetch(char *s, struct mmrace_fetch *f, const char **why)
 	return 0;
 }
 
-/* "SYMBOL[:$argN:TYPE]" */
-static int parse_probe_fetch(char *s, const char **symbol,
+/* "SYMBOL[|SYMBOL...][:$argN:TYPE]" */
+static int parse_probe_fetch(char *s, struct mmrace_alts *symbol,
 			     struct mmrace_fetch *f, const char **why)
 {
-	*symbol = strsep(&s, ":");
-	if (!valid_symbol(*symbol)) {
-		*why = "bad symbol name";
+	if (parse_alts(strsep(&s, ":"), symbol, why))
 		return -EINVAL;
-	}
 	if (!s)
 		return 0;
 	if (parse_fetch(s, f, why))
@@ -210,9 +207,9 @@ static int check(struct mmrace_site_def *def, const char **why)
 		*why = "$retval needs an r: probe";
 	else if (def->scope.type && !(def->scope.type->filters & MMRACE_F_INO))
 		*why = "scope= needs a type that gives an inode";
-	else if (def->scope_symbol && !def->scope.type)
+	else if (def->scope_symbol.sym[0] && !def->scope.type)
 		*why = "scope= needs $argN:TYPE";
-	else if (def->overlap_callers[0].sym[0] && !def->overlap_symbol)
+	else if (def->overlap_callers[0].sym[0] && !def->overlap_symbol.sym[0])
 		*why = "overlap_caller= without overlap=";
 	else
 		return 0;
@@ -322,12 +319,14 @@ void mmrace_def_show(struct seq_file *m, const struct mmrace_site_def *def)
 	show_callers(m, "caller", def->callers);
 	if (def->object.type)
 		show_fetch(m, " object=", &def->object);
-	if (def->scope_symbol) {
-		seq_printf(m, " scope=%s", def->scope_symbol);
+	if (def->scope_symbol.sym[0]) {
+		seq_puts(m, " scope=");
+		show_alts(m, &def->scope_symbol);
 		show_fetch(m, ":", &def->scope);
 	}
-	if (def->overlap_symbol) {
-		seq_printf(m, " overlap=%s", def->overlap_symbol);
+	if (def->overlap_symbol.sym[0]) {
+		seq_puts(m, " overlap=");
+		show_alts(m, &def->overlap_symbol);
 		if (def->overlap.type)
 			show_fetch(m, ":", &def->overlap);
 	}

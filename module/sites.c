@@ -134,6 +134,19 @@ static int register_disabled(struct kprobe *kp, const char *symbol,
 	return register_kprobe(kp);
 }
 
+/* The first of @alts that can be probed, registered disabled; or NULL. */
+static const char *register_first(struct kprobe *kp,
+				  const struct mmrace_alts *alts,
+				  kprobe_pre_handler_t handler)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMRACE_MAX_ALTS && alts->sym[i]; i++)
+		if (!register_disabled(kp, alts->sym[i], handler))
+			return alts->sym[i];
+	return NULL;
+}
+
 static int register_window(struct mmrace_site *site, const char *symbol)
 {
 	struct kretprobe *krp = &site->krp;
@@ -179,21 +192,20 @@ static const char *site_resolve(struct mmrace_site *site)
 		memset(site->caller, 0, sizeof(site->caller));
 		return "no probe symbol that can be probed";
 	}
-	if (def->scope_symbol) {
-		site->scope_registered = !register_disabled(&site->scope_kp,
-							    def->scope_symbol,
-							    mmrace_scope_pre);
+	if (def->scope_symbol.sym[0]) {
+		site->scope_registered = register_first(&site->scope_kp,
+							&def->scope_symbol,
+							mmrace_scope_pre);
 		if (!site->scope_registered)
 			return "no scope symbol that can be probed";
 	}
-	if (def->overlap_symbol) {
+	if (def->overlap_symbol.sym[0]) {
 		if (!resolve_callers(def->overlap_callers,
 				     site->overlap_caller))
 			return "no overlap caller symbol";
 		site->overlap_registered =
-			!register_disabled(&site->overlap_kp,
-					   def->overlap_symbol,
-					   mmrace_overlap_pre);
+			register_first(&site->overlap_kp, &def->overlap_symbol,
+				       mmrace_overlap_pre);
 		if (!site->overlap_registered)
 			return "no overlap symbol that can be probed";
 	}

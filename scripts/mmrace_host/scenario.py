@@ -327,7 +327,8 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         lines += [
             f"say {q('workload: ' + sc.command)}",
             "cut -d' ' -f1 /proc/uptime > /out/workload.time",
-            f"MMRACE_DURATION={duration:g} sh -c {q(sc.command)} > /out/workload.log 2>&1",
+            f"MMRACE_DURATION={duration:g} {'MMRACE_UNTIL_FIRST=1 ' if until_first else ''}"
+            f"sh -c {q(sc.command)} > /out/workload.log 2>&1",
             "echo $? > /out/stressor.rc",
             "cut -d' ' -f1 /proc/uptime >> /out/workload.time",
         ]

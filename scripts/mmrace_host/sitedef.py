@@ -76,7 +76,7 @@ def _fetch(s: str, types: dict):
 
 def _probe_fetch(s: str, types: dict):
     sym, sep, rest = s.partition(":")
-    _symbol(sym)
+    _alts(sym)
     if not sep:
         return None
     arg, filters = _fetch(rest, types)

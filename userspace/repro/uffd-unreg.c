@@ -18,7 +18,13 @@
  *   uffd-unreg SECONDS
  * prints: rounds=N stale=N stuck=N copy_enoent=N copy_other=N
  * (stuck: of the stale faults, those whose thread had not returned 1 s
- * after UNREGISTER)
+ * after UNREGISTER); exit status 1 if any fault was stale, 0 if none, 2 on
+ * a usage or set-up error.  With MMRACE_UNTIL_FIRST set in the environment
+ * it stops after the first stale fault.
+ *
+ * A plain reproducer, not an mmrace stressor: it uses nothing of mmrace's,
+ * and mmrace's scripts/scenarios/uffd-unregister.toml runs it as any
+ * user's static reproducer would be run.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +50,7 @@ static volatile int go;
 static void die(const char *what)
 {
 	perror(what);
-	exit(1);
+	exit(2);
 }
 
 static void *faulter(void *arg)
@@ -60,6 +66,7 @@ int main(int argc, char **argv)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	unsigned long rounds = 0, stale = 0, stuck = 0, enoent = 0, other = 0;
+	int until_first = getenv("MMRACE_UNTIL_FIRST") != NULL;
 	time_t end;
 
 	if (argc != 2 || atoi(argv[1]) <= 0) {
@@ -114,6 +121,8 @@ int main(int argc, char **argv)
 			ts.tv_sec += 1;
 			if (pthread_timedjoin_np(t, NULL, &ts) == 0) {
 				rounds++;
+				if (until_first)
+					break;
 				continue;
 			}
 			stuck++;
@@ -128,6 +137,8 @@ int main(int argc, char **argv)
 		}
 		pthread_join(t, NULL);
 		rounds++;
+		if (stale && until_first)
+			break;
 	}
 	printf("rounds=%lu stale=%lu stuck=%lu copy_enoent=%lu copy_other=%lu\n", rounds, stale,
 	       stuck, enoent, other);
