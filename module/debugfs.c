@@ -24,6 +24,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
@@ -669,30 +670,32 @@ static int site_delete(const char *name, const char **why)
 static ssize_t site_defs_write(struct file *file, const char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
-	const char *why = "";
-	char *buf, *text;
-	bool nul;
+	const char *why = "one line of printable text";
+	char *buf, *text, *p;
+	bool bad;
 	int ret;
 
-	if (!len || len >= MMRACE_DEF_LEN)
+	if (!len || len > MMRACE_DEF_MAX)
 		return -EINVAL;
 	buf = memdup_user_nul(ubuf, len);
 	if (IS_ERR(buf))
 		return PTR_ERR(buf);
-	nul = strlen(buf) != len;
+	bad = strlen(buf) != len;
 	text = strim(buf);
+	for (p = text; *p && !bad; p++)
+		bad = !isprint(*p) && *p != '\t';
 	mutex_lock(&defs_lock);
-	if (nul) {
-		why = "a NUL byte inside";
+	if (bad)
 		ret = -EINVAL;
-	} else if (!strncmp(text, "-:", 2)) {
+	else if (!strncmp(text, "-:", 2))
 		ret = site_delete(text + 2, &why);
-	} else {
+	else
 		ret = site_define(text, &why);
-	}
 	mutex_unlock(&defs_lock);
-	if (ret)
+	if (ret && !bad)
 		pr_warn("site_defs: refused \"%s\": %s\n", text, why);
+	else if (ret)
+		pr_warn("site_defs: refused a write: %s\n", why);
 	kfree(buf);
 	return ret ?: len;
 }
@@ -762,8 +765,6 @@ int mmrace_debugfs_init(void)
 	if (IS_ERR(mmrace_dir))
 		return PTR_ERR(mmrace_dir);
 	debugfs_create_file("sites", 0400, mmrace_dir, NULL, &sites_fops);
-	debugfs_create_file("site_defs", 0600, mmrace_dir, NULL,
-			    &site_defs_fops);
 	debugfs_create_file("stats", 0400, mmrace_dir, NULL, &stats_fops);
 	debugfs_create_file("oracles", 0400, mmrace_dir, NULL, &oracles_fops);
 	debugfs_create_file("reset", 0200, mmrace_dir, NULL, &reset_fops);
@@ -778,6 +779,9 @@ int mmrace_debugfs_init(void)
 			return ret;
 		}
 	}
+	/* last: until now the list is the built-in sites' alone */
+	debugfs_create_file("site_defs", 0600, mmrace_dir, NULL,
+			    &site_defs_fops);
 	return 0;
 }
 

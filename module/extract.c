@@ -43,10 +43,15 @@ static unsigned long inode_ino(const struct inode *inode)
 static void folio_facts(struct page *page, struct mmrace_hit *hit)
 {
 	struct folio *folio = page_folio(page);
-	unsigned long mapping = (unsigned long)READ_ONCE(folio->mapping);
-	struct address_space *as = (struct address_space *)mapping;
+	unsigned long mapping;
+	struct address_space *as;
 	struct inode *host;
 
+	/* compound_head may be torn by a split or free in flight */
+	if (!memmap_page((unsigned long)folio))
+		return;
+	mapping = (unsigned long)READ_ONCE(folio->mapping);
+	as = (struct address_space *)mapping;
 	hit->pfn = folio_pfn(folio);
 	hit->order = folio_order(folio);
 	hit->anon = !!(mapping & PAGE_MAPPING_ANON);
@@ -185,13 +190,14 @@ static void fetch_key(unsigned long v, struct mmrace_hit *hit)
 }
 
 #define F_FOLIO (MMRACE_F_INO | MMRACE_F_ORDER | MMRACE_F_ANON | MMRACE_F_KEY)
+#define F_SWAP (MMRACE_F_ORDER | MMRACE_F_ANON | MMRACE_F_KEY)	/* no file */
 #define F_VMA (MMRACE_F_INO | MMRACE_F_ANON | MMRACE_F_KEY)
 #define F_FILE (MMRACE_F_INO | MMRACE_F_KEY)
 
 static const struct mmrace_type types[] = {
 	{ "folio",	F_FOLIO,	fetch_folio },
 	{ "page",	F_FOLIO,	fetch_folio },
-	{ "swap_folio",	F_FOLIO,	fetch_swap_folio },
+	{ "swap_folio",	F_SWAP,		fetch_swap_folio },
 	{ "pte",	F_FOLIO,	fetch_pte },
 	{ "vma",	F_VMA,		fetch_vma },
 	{ "vmf",	F_VMA,		fetch_vmf },

@@ -374,7 +374,7 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 	/* facts from the return value: only for tasks the filter selects */
 	if (site->def.object.type && !site->def.object.arg)
 		site->def.object.type->fetch(regs_return_value(regs), hit);
-	if (site->scope_registered)
+	if (site->scope_registered && !hit->ino)
 		hit->ino = scope_ino(site);
 	if (!object_selected(cfg, hit))
 		return;

@@ -24,6 +24,9 @@ static int __init mmrace_init(void)
 	ret = mmrace_sites_init();
 	if (ret)
 		return ret;
+	/* before debugfs_init: from then on site_defs may change the list */
+	list_for_each_entry(site, &mmrace_site_list, list)
+		resolved += !!site->symbol;
 	mmrace_oracles_init();
 	ret = mmrace_debugfs_init();
 	if (ret) {
@@ -31,9 +34,7 @@ static int __init mmrace_init(void)
 		mmrace_sites_exit();
 		return ret;
 	}
-	list_for_each_entry(site, &mmrace_site_list, list)
-		resolved += !!site->symbol;
-	pr_info("%u of %u sites resolved\n", resolved, mmrace_nr_sites);
+	pr_info("%u of %u sites resolved\n", resolved, mmrace_nr_builtin_defs);
 	return 0;
 }
 

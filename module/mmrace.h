@@ -105,7 +105,11 @@ struct mmrace_fetch {
 #define MMRACE_MAX_ALTS		4	/* alternatives for one symbol */
 #define MMRACE_MAX_CALLERS	4	/* callers of one filter */
 #define MMRACE_NAME_LEN		48
-#define MMRACE_DEF_LEN		512	/* one definition, as written */
+/*
+ * One definition, as written to site_defs; reading it back may add a few
+ * characters ("+1" reads "+0x1") and must still be accepted.
+ */
+#define MMRACE_DEF_MAX		480
 #define MMRACE_MAX_SITES	32	/* built-in and run-time together */
 
 /* A symbol spelled "a|b|c": the first one this kernel has wins. */

@@ -12,7 +12,7 @@
 
 #include <linux/tracepoint.h>
 
-#define MMRACE_TRACE_SITE_LEN 40
+#define MMRACE_TRACE_SITE_LEN 48	/* MMRACE_NAME_LEN */
 
 TRACE_EVENT(mmrace_inject,
 	TP_PROTO(const char *site, u64 delay_ns, unsigned long caller,

@@ -169,13 +169,30 @@ static int register_window(struct mmrace_site *site, const char *symbol)
 	return register_kretprobe(krp);
 }
 
+/* NULL, or why @def's probe cannot be at its offset in @symbol */
+static const char *check_offset(const struct mmrace_site_def *def,
+				const char *symbol)
+{
+	struct mmrace_range r;
+
+	if (!def->offset)
+		return NULL;
+	if (!mmrace_resolve_range(symbol, &r))
+		return "no probe symbol that can be probed";
+	/* kprobes would decode whatever function lies past the end */
+	return def->offset < r.end - r.start ? NULL :
+		"offset past the end of the function";
+}
+
 /*
  * NULL if every part of the definition is registered, else what is
- * missing.  Without a caller or probe symbol nothing is registered.
+ * missing first.  Without a caller or probe symbol nothing is registered;
+ * a missing scope or overlap probe leaves the other one registered.
  */
 static const char *site_resolve(struct mmrace_site *site)
 {
 	const struct mmrace_site_def *def = &site->def;
+	const char *missing = NULL;
 	unsigned int i;
 
 	if (!resolve_callers(def->callers, site->caller)) {
@@ -183,33 +200,34 @@ static const char *site_resolve(struct mmrace_site *site)
 		return "no caller symbol";
 	}
 	for (i = 0; i < MMRACE_MAX_ALTS && def->probe.sym[i]; i++) {
-		if (!register_window(site, def->probe.sym[i])) {
+		missing = check_offset(def, def->probe.sym[i]);
+		if (!missing && !register_window(site, def->probe.sym[i])) {
 			site->symbol = def->probe.sym[i];
 			break;
 		}
 	}
 	if (!site->symbol) {
 		memset(site->caller, 0, sizeof(site->caller));
-		return "no probe symbol that can be probed";
+		return missing ?: "no probe symbol that can be probed";
 	}
+	missing = NULL;
 	if (def->scope_symbol.sym[0]) {
 		site->scope_registered = register_first(&site->scope_kp,
 							&def->scope_symbol,
 							mmrace_scope_pre);
 		if (!site->scope_registered)
-			return "no scope symbol that can be probed";
+			missing = "no scope symbol that can be probed";
 	}
 	if (def->overlap_symbol.sym[0]) {
-		if (!resolve_callers(def->overlap_callers,
-				     site->overlap_caller))
-			return "no overlap caller symbol";
-		site->overlap_registered =
-			register_first(&site->overlap_kp, &def->overlap_symbol,
-				       mmrace_overlap_pre);
-		if (!site->overlap_registered)
-			return "no overlap symbol that can be probed";
+		if (resolve_callers(def->overlap_callers, site->overlap_caller))
+			site->overlap_registered =
+				register_first(&site->overlap_kp,
+					       &def->overlap_symbol,
+					       mmrace_overlap_pre);
+		if (!site->overlap_registered && !missing)
+			missing = "no overlap symbol or caller that can be probed";
 	}
-	return NULL;
+	return missing;
 }
 
 static int set_probe(struct kprobe *kp, bool on)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 MAX_ALTS = 4
 MAX_CALLERS = 4
 NAME_LEN = 48
-DEF_LEN = 512
+DEF_MAX = 480           # bytes of one write(2) to site_defs, newline included
 MAX_ARG = 6
 KSYM_NAME_LEN = 512
 FIELDS = ("caller", "object", "scope", "overlap", "overlap_caller")
@@ -88,8 +88,8 @@ def _probe_fetch(s: str, types: dict):
 def parse(text: str, types: dict) -> SiteDef:
     """The definition @text, checked as the module checks it; ValueError
     with the module's reason if bad.  @types: type name -> its filters."""
-    if len(text) + 1 >= DEF_LEN:
-        raise ValueError(f"longer than {DEF_LEN - 2} characters")
+    if len(text.encode()) + 1 > DEF_MAX:
+        raise ValueError(f"longer than {DEF_MAX - 1} characters")
     if any(not (c.isprintable() or c == "\t") or ord(c) > 126 for c in text):
         raise ValueError("one line of printable text")
     body, _, _ = text.partition("#")

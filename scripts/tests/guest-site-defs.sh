@@ -81,6 +81,7 @@ refused "a built-in site cannot be deleted" '-:zap_pte_range.before_flush'
 refused "no such site" '-:no.such'
 # an offset inside an instruction: register_kprobe() says -EILSEQ, we -EINVAL
 refused "no probe symbol that can be probed" 'p:bad.ilseq flush_tlb_mm_range+1'
+refused "offset past the end of the function" 'p:bad.past flush_tlb_mm_range+0x100000'
 
 # ---- armed and used: only the selected task is delayed
 F=/mnt/ext4/rt.dat
