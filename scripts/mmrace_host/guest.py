@@ -3,8 +3,8 @@
 One Guest value holds everything about a guest that is not its job: QEMU's
 machine (vCPUs, memory, accelerator, extra arguments such as NUMA nodes or
 disks), the kernel command line, the kernel modules /init loads, the file
-systems it creates, the host tools it ships with their libraries, and the
-time-outs.  DEFAULT is what every command boots; a scenario's [guest] table
+systems and the swap device it creates, the host tools it ships with their
+libraries, and the time-outs.  DEFAULT is what every command boots; a scenario's [guest] table
 replaces fields of it (FIELDS), so a scenario can ask for XFS, more memory
 or NUMA nodes without a code change.
 
@@ -13,6 +13,7 @@ scripts/guest/init), derived here from the fields.
 """
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 BASE_CMDLINE = "console=ttyS0 panic=-1 printk.time=1 rdinit=/init"
@@ -33,6 +34,7 @@ class Guest:
     ramdisk: str = "128M"           # size of /dev/ram0 (brd)
     # "DEVICE:TYPE:MOUNTPOINT", created and mounted by /init before the job
     filesystems: tuple = ("/dev/ram0:ext4:/mnt/ext4",)
+    swap: str = ""                  # "zram:SIZE": a zram swap device, on before the job
     host_tools: tuple = ("trace-cmd",)  # besides the filesystems' mkfs tools
     timeout_slack_s: float = 240    # boot, mkfs and trace extraction under TCG
 
@@ -40,7 +42,7 @@ class Guest:
         return " ".join(x for x in (
             BASE_CMDLINE, f"mmrace.job_timeout={int(job_timeout_s)}",
             f"mmrace.rd_size={self.ramdisk}", f"mmrace.fs={','.join(self.filesystems)}",
-            self.cmdline) if x)
+            f"mmrace.swap={self.swap}" if self.swap else "", self.cmdline) if x)
 
     def tools(self) -> tuple:
         """Host tools to ship: host_tools and every file system's mkfs."""
@@ -55,7 +57,8 @@ DEFAULT = Guest()
 
 # fields a scenario's [guest] table may set, with their TOML types
 FIELDS = {"smp": int, "mem": str, "qemu_args": list, "modules": list, "ramdisk": str,
-          "filesystems": list, "host_tools": list, "timeout_slack_s": (int, float)}
+          "filesystems": list, "swap": str, "host_tools": list,
+          "timeout_slack_s": (int, float)}
 
 
 def check_filesystem(spec: str) -> str:
@@ -66,6 +69,13 @@ def check_filesystem(spec: str) -> str:
     if parts[1] not in MKFS_TOOL:
         return f"file system type '{parts[1]}' unknown (known: {', '.join(MKFS_TOOL)})"
     return None
+
+
+def check_swap(spec: str) -> str:
+    """None if spec is zram:SIZE (SIZE a number with K, M or G), else why not."""
+    if re.fullmatch(r"zram:[1-9][0-9]*[KMG]", spec):
+        return None
+    return f"swap '{spec}' is not zram:SIZE (e.g. zram:256M)"
 
 
 def from_table(table: dict, base: Guest = DEFAULT) -> Guest:

@@ -166,6 +166,10 @@ def _check(d: dict, where: str):
         why = guestcfg.check_filesystem(str(fs))
         if why:
             raise ToolError(f"{where}: [guest] {why}")
+    if "swap" in d.get("guest", {}):
+        why = guestcfg.check_swap(d["guest"]["swap"])
+        if why:
+            raise ToolError(f"{where}: [guest] {why}")
     site_knobs = all_site_knobs(site_definitions(d, where))
     for site, knobs in d["sites"].items():
         if site not in site_knobs:

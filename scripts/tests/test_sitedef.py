@@ -104,6 +104,12 @@ default = "injections > 0"
             with self.assertRaisesRegex(ToolError, "either 'stressor' or 'command'"):
                 scenario.load(str(p))
 
+    def test_guest_swap(self):
+        sc = self.load('[guest]\nswap = "zram:64M"')
+        self.assertIn("mmrace.swap=zram:64M", sc.guest.kernel_cmdline(0))
+        with self.assertRaisesRegex(ToolError, "swap 'zram:lots' is not zram:SIZE"):
+            self.load('[guest]\nswap = "zram:lots"')
+
     def test_missing_binary_file(self):
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / "s.toml"
