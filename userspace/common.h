@@ -152,6 +152,13 @@ int mmr_write_file(const char *path, const char *val);
 bool mmr_vmstat(const char *name, unsigned long *val);
 
 /*
+ * Field @field ("FilePmdMapped", "Rss", ...) of this process's mapping
+ * that starts at @start, in kB, from /proc/self/smaps; false if there is
+ * no such mapping or field.
+ */
+bool mmr_smaps_kb(const void *start, const char *field, unsigned long *kb);
+
+/*
  * The start of @len bytes aligned to @align (a power of two, at least
  * @pgsz) inside a PROT_NONE reservation, with a guard page or more on
  * either side.  The caller maps over it with MAP_FIXED; exits 2 on failure.

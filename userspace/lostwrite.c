@@ -12,6 +12,10 @@
  * generations, the zapper unmaps the whole range once, the flusher runs
  * writeback until the zap is done.  Then every page is read back from the
  * disk and must hold the last generation the writer stored into it.
+ *
+ * With --huge the file is mapped by PMDs instead of PTEs, for the same
+ * ordering at PMD level: zap_huge_pmd() removes the rmap of a PMD-mapped
+ * file folio before the mmu_gather flushes the TLB.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +53,7 @@ struct lostwrite {
 	int mode;			/* enum lw_mode */
 	int flush;			/* enum lw_flush */
 	bool drop_caches;
+	bool huge;
 
 	const struct mmr_opts *opts;
 	int fd;
@@ -59,6 +64,8 @@ struct lostwrite {
 	uint64_t *last_gen;		/* per page: the writer's last store */
 	uint64_t gen;			/* the writer's last generation */
 	unsigned long first_page;	/* where this round's writing starts */
+	bool pmd_mapped;		/* --huge: this round's prefault got PMDs */
+	unsigned long pmd_rounds, not_pmd_rounds;
 	int zap_done;
 	bool stop;
 	pthread_barrier_t start, go, done;
@@ -92,6 +99,16 @@ static const struct mmr_option lw_options[] = {
 	LW_OPT("drop-caches", MMR_OPT_FLAG, drop_caches, NULL,
 	       "Also write 1 to /proc/sys/vm/drop_caches before reading the\n"
 	       "pages back (needs root)."),
+	LW_OPT("huge", MMR_OPT_FLAG, huge, NULL,
+	       "Map the file by PMDs: zap_huge_pmd() instead of\n"
+	       "zap_pte_range().  The mapping (on a PMD boundary anyway) is\n"
+	       "advised MADV_HUGEPAGE and --pages must be a multiple of a\n"
+	       "PMD's pages (512 on x86-64).  Each round's first store faults\n"
+	       "in a PMD-sized folio by readahead, which finish_fault() maps\n"
+	       "with a PMD where the file system has large folios (XFS).\n"
+	       "After each prefault /proc/self/smaps says whether all of the\n"
+	       "range was FilePmdMapped: the report counts pmd_mapped_rounds\n"
+	       "and not_pmd_mapped_rounds."),
 	{ NULL }
 };
 
@@ -130,7 +147,33 @@ static char *lw_map(struct lostwrite *lw, void *addr, int flags)
 
 	if (p == MAP_FAILED)
 		mmr_fail("mmap %s: %s", lw->path, strerror(errno));
+	if (lw->huge && madvise(p, lw->len, MADV_HUGEPAGE))
+		mmr_fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 	return p;
+}
+
+/* --huge: whole PMDs, and a kernel that can map files by them */
+static void lw_huge_check(struct lostwrite *lw)
+{
+	char buf[32];
+	unsigned long pmd;
+
+	if (mmr_read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
+			  buf, sizeof(buf)) <= 0)
+		mmr_fail("--huge: this kernel has no transparent huge pages");
+	pmd = strtoul(buf, NULL, 10);
+	if (!pmd || lw->len % pmd)
+		mmr_fail("--huge: --pages %lu is not a multiple of %lu",
+			 lw->opts->pages, pmd / lw->pgsz);
+}
+
+/* --huge: is all of the range mapped by PMDs now? */
+static bool lw_pmd_mapped(struct lostwrite *lw)
+{
+	unsigned long kb;
+
+	return mmr_smaps_kb(lw->map, "FilePmdMapped", &kb) &&
+	       kb * 1024 >= lw->len;
 }
 
 /*
@@ -242,8 +285,11 @@ static void *lw_worker(void *arg)
 		if (lw->stop)
 			return NULL;
 		/* The writer prefaults on its own CPU: that is the TLB to go stale. */
-		if (w->id == LW_WRITER)
+		if (w->id == LW_WRITER) {
 			lw_prefault(lw);
+			if (lw->huge)
+				lw->pmd_mapped = lw_pmd_mapped(lw);
+		}
 		pthread_barrier_wait(&lw->go);
 		lw_race[w->id](lw);
 		pthread_barrier_wait(&lw->done);
@@ -295,6 +341,8 @@ static void lw_setup(struct lostwrite *lw, const struct mmr_opts *opts)
 	lw->fd = open(lw->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (lw->fd < 0)
 		mmr_fail("%s: %s", lw->path, strerror(errno));
+	if (lw->huge)
+		lw_huge_check(lw);
 	if (ftruncate(lw->fd, lw->len))
 		mmr_fail("%s: %s", lw->path, strerror(errno));
 	lw->map = lw_map_table_aligned(lw);
@@ -324,6 +372,7 @@ int main(int argc, char **argv)
 	struct lw_worker workers[LW_NR_THREADS];
 	struct mmr_opts opts;
 	struct mmr_run run;
+	char pmd[24], not_pmd[24];
 	uint64_t rnd;
 	int i, err;
 
@@ -350,6 +399,10 @@ int main(int argc, char **argv)
 		pthread_barrier_wait(&lw.start);
 		pthread_barrier_wait(&lw.go);
 		pthread_barrier_wait(&lw.done);
+		if (lw.huge) {
+			mmr_marker("round %lu pmd_mapped=%d", round, lw.pmd_mapped);
+			*(lw.pmd_mapped ? &lw.pmd_rounds : &lw.not_pmd_rounds) += 1;
+		}
 		lw_check(&lw, round, &t);
 		mmr_run_round(&run, &t);
 	}
@@ -358,10 +411,15 @@ int main(int argc, char **argv)
 	for (i = 0; i < LW_NR_THREADS; i++)
 		pthread_join(workers[i].thread, NULL);
 
+	snprintf(pmd, sizeof(pmd), "%lu", lw.pmd_rounds);
+	snprintf(not_pmd, sizeof(not_pmd), "%lu", lw.not_pmd_rounds);
 	return mmr_run_report(&run, &lw_stressor, &opts,
 			      (const struct mmr_field[]){
 				      MMR_FIELD("mode", lw_modes[lw.mode]),
 				      MMR_FIELD("flush", lw_flushes[lw.flush]),
+				      MMR_FIELD_RAW("huge", lw.huge ? "true" : "false"),
+				      MMR_FIELD_RAW("pmd_mapped_rounds", pmd),
+				      MMR_FIELD_RAW("not_pmd_mapped_rounds", not_pmd),
 				      MMR_FIELD_END,
 			      });
 }

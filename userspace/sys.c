@@ -69,3 +69,29 @@ bool mmr_vmstat(const char *name, unsigned long *val)
 	fclose(f);
 	return found;
 }
+
+bool mmr_smaps_kb(const void *start, const char *field, unsigned long *kb)
+{
+	unsigned long from, to, v;
+	char line[256], key[64];
+	bool in = false, found = false;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* a mapping's header: "from-to perms offset dev inode path" */
+		if (sscanf(line, "%lx-%lx ", &from, &to) == 2 &&
+		    strchr(line, '-') < strchr(line, ' ')) {
+			in = from == (unsigned long)start;
+			continue;
+		}
+		if (in && sscanf(line, "%63[^:]: %lu kB", key, &v) == 2 &&
+		    !strcmp(key, field)) {
+			*kb = v;
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
