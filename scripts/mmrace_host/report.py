@@ -81,18 +81,24 @@ def verdict(stress: dict, findings: list, evidence_met: bool) -> str:
     return "clean" if evidence_met else "inconclusive"
 
 
-def command_result(guest: Path):
+def workload_rc(guest: Path) -> int:
+    """The workload's exit status (stressor.rc), -1 if it left none."""
+    return int((_read(guest / "stressor.rc", "") or "-1").strip() or -1)
+
+
+def command_result(guest: Path, rc: int):
     """A command workload's result: exit status 0, nothing found; 1, it
     reproduced the race; anything else (a crash, a set-up error) is no
-    result.  Its time to first detection is its run time."""
-    rc = int((_read(guest / "stressor.rc", "") or "-1").strip() or -1)
+    result.  Its time to first detection is its run time when it was asked
+    to stop at the first (MMRACE_UNTIL_FIRST), else unknown."""
     times = (_read(guest / "workload.time", "") or "").split()
     seconds = round(float(times[1]) - float(times[0]), 2) if len(times) == 2 else None
+    until_first = (guest / "workload.until_first").exists()
     if rc not in (0, 1):
         return None
     return {"workload": "command", "rc": rc, "reproduced": rc == 1,
             "stress_seconds": seconds,
-            "time_to_first_detection_s": seconds if rc == 1 else None}
+            "time_to_first_detection_s": seconds if rc == 1 and until_first else None}
 
 
 def evidence_counters(site_stats: dict, oracles: dict) -> dict:
@@ -120,8 +126,9 @@ def oracle_ok(expected: str, value) -> bool:
 
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     """summary.json content for one run."""
+    rc = workload_rc(guest)
     if sc.command:
-        stress = command_result(guest)
+        stress = command_result(guest, rc)
     else:
         try:
             stress = json.loads(_read(guest / "stressor.json", ""))
@@ -159,7 +166,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
         "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
-        "stressor_rc": int((_read(guest / "stressor.rc", "") or "-1").strip() or -1),
+        "stressor_rc": rc,
         "job_error": (_read(guest / "job.error", "") or "").strip() or None,
         "guest_exit": res.exit_reason,
         "guest_wall_s": round(res.wall_s, 1),

@@ -331,6 +331,7 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         lines += [
             f"say {q('workload: ' + sc.command)}",
             "cut -d' ' -f1 /proc/uptime > /out/workload.time",
+            *(["touch /out/workload.until_first"] if until_first else []),
             f"MMRACE_DURATION={duration:g} {'MMRACE_UNTIL_FIRST=1 ' if until_first else ''}"
             f"sh -c {q(sc.command)} > /out/workload.log 2>&1",
             "echo $? > /out/stressor.rc",

@@ -9,7 +9,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mmrace_host import module_names, scenario, sitedef  # noqa: E402
+from mmrace_host import module_names, report, scenario, sitedef  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
@@ -103,6 +103,17 @@ default = "injections > 0"
                 'command = "true"', 'command = "true"\nstressor = "mmrace-swapin"'))
             with self.assertRaisesRegex(ToolError, "either 'stressor' or 'command'"):
                 scenario.load(str(p))
+
+    def test_command_time_to_first_detection_only_when_stopping_at_it(self):
+        with tempfile.TemporaryDirectory() as d:
+            g = Path(d)
+            (g / "stressor.rc").write_text("1\n")
+            (g / "workload.time").write_text("10.0\n12.5\n")
+            full = report.command_result(g, report.workload_rc(g))
+            self.assertEqual((full["reproduced"], full["time_to_first_detection_s"]), (True, None))
+            (g / "workload.until_first").touch()
+            self.assertEqual(report.command_result(g, 1)["time_to_first_detection_s"], 2.5)
+            self.assertIsNone(report.command_result(g, 2))
 
     def test_guest_swap(self):
         sc = self.load('[guest]\nswap = "zram:64M"')
