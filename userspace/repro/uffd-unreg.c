@@ -26,7 +26,9 @@
  * and mmrace's scripts/scenarios/uffd-unregister.toml runs it as any
  * user's static reproducer would be run.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
