@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "mthp.h"
 #include "rand.h"
 
 enum lw_mode { LW_DONTNEED, LW_MUNMAP };
@@ -155,14 +156,11 @@ static char *lw_map(struct lostwrite *lw, void *addr, int flags)
 /* --huge: whole PMDs, and a kernel that can map files by them */
 static void lw_huge_check(struct lostwrite *lw)
 {
-	char buf[32];
-	unsigned long pmd;
+	unsigned long pmd = mmr_thp_pmd_size();
 
-	if (mmr_read_file("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",
-			  buf, sizeof(buf)) <= 0)
+	if (!pmd)
 		mmr_fail("--huge: this kernel has no transparent huge pages");
-	pmd = strtoul(buf, NULL, 10);
-	if (!pmd || lw->len % pmd)
+	if (lw->len % pmd)
 		mmr_fail("--huge: --pages %lu is not a multiple of %lu",
 			 lw->opts->pages, pmd / lw->pgsz);
 }
@@ -296,12 +294,25 @@ static void *lw_worker(void *arg)
 	}
 }
 
+/* Twice, since pages still locked or under writeback survive a pass. */
+static void lw_drop_cache(struct lostwrite *lw)
+{
+	int pass, err;
+
+	for (pass = 0; pass < 2; pass++) {
+		err = posix_fadvise(lw->fd, 0, lw->len, POSIX_FADV_DONTNEED);
+		if (err)
+			mmr_fail("posix_fadvise: %s", strerror(err));
+	}
+	if (lw->drop_fd >= 0 && pwrite(lw->drop_fd, "1", 1, 0) != 1)
+		mmr_fail("/proc/sys/vm/drop_caches: %s", strerror(errno));
+}
+
 static void lw_check(struct lostwrite *lw, unsigned long round,
 		     struct stamp_tally *t)
 {
 	unsigned long i;
 	ssize_t n;
-	int pass, err;
 
 	mmr_marker("round %lu check", round);
 	/* Zapping moves the dirty bits of PTEs still mapped to their pages. */
@@ -311,16 +322,9 @@ static void lw_check(struct lostwrite *lw, unsigned long round,
 		mmr_fail("fdatasync: %s", strerror(errno));
 	/*
 	 * A lost write sits in a cached page the kernel thinks is clean: only
-	 * reading from the disk shows it.  Twice, since pages still locked or
-	 * under writeback are skipped by the first pass.
+	 * reading from the disk shows it.
 	 */
-	for (pass = 0; pass < 2; pass++) {
-		err = posix_fadvise(lw->fd, 0, lw->len, POSIX_FADV_DONTNEED);
-		if (err)
-			mmr_fail("posix_fadvise: %s", strerror(err));
-	}
-	if (lw->drop_fd >= 0 && pwrite(lw->drop_fd, "1", 1, 0) != 1)
-		mmr_fail("/proc/sys/vm/drop_caches: %s", strerror(errno));
+	lw_drop_cache(lw);
 
 	for (i = 0; i < lw->opts->pages; i++) {
 		n = pread(lw->fd, lw->buf, lw->pgsz, i * lw->pgsz);
@@ -330,6 +334,14 @@ static void lw_check(struct lostwrite *lw, unsigned long round,
 		mmr_check_page(t, round, lw->buf, lw->pgsz, i, lw->last_gen[i],
 			       false);
 	}
+	/*
+	 * --huge: pread() left the file in small folios, and a fault on a
+	 * cached small folio maps it by PTEs.  Drop them, so that the next
+	 * prefault finds nothing cached and filemap_fault()'s VM_HUGEPAGE
+	 * readahead reads one PMD-sized folio, which do_set_pmd() maps.
+	 */
+	if (lw->huge)
+		lw_drop_cache(lw);
 }
 
 static void lw_setup(struct lostwrite *lw, const struct mmr_opts *opts)

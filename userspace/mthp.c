@@ -22,10 +22,19 @@ static const char *const mthp_stats[] = {
 	"nr_anon", "nr_anon_partially_mapped", NULL
 };
 
+unsigned long mmr_thp_pmd_size(void)
+{
+	char buf[32];
+
+	if (mmr_read_file(MMR_THP_DIR "/hpage_pmd_size", buf, sizeof(buf)) <= 0)
+		return 0;
+	return strtoul(buf, NULL, 10);
+}
+
 void mmr_mthp_validate(struct mmr_mthp *m, size_t pgsz, unsigned long pages)
 {
 	char buf[32], sz[16];
-	unsigned long pmd = 2UL << 20;
+	unsigned long pmd = mmr_thp_pmd_size() ?: 2UL << 20;
 
 	mmr_size_str(sz, sizeof(sz), m->size);
 	if (m->size & (m->size - 1))
@@ -36,8 +45,6 @@ void mmr_mthp_validate(struct mmr_mthp *m, size_t pgsz, unsigned long pages)
 	if (pages % m->sub)
 		mmr_fail("--pages: %lu is not a multiple of %lu (--mthp %s)",
 			 pages, m->sub, sz);
-	if (mmr_read_file(MMR_THP_DIR "/hpage_pmd_size", buf, sizeof(buf)) > 0)
-		pmd = strtoul(buf, NULL, 10);
 	/* A region that can hold a PMD-aligned block would get a PMD THP. */
 	if (pages * pgsz >= pmd)
 		mmr_fail("--pages: %lu pages are not smaller than a PMD THP (%s)",

@@ -18,6 +18,9 @@
 #define MMR_MTHP_MIN	(8UL << 10)
 #define MMR_MTHP_MAX	(1UL << 20)
 
+/* The size of a PMD THP in bytes, from sysfs; 0 if this kernel has none. */
+unsigned long mmr_thp_pmd_size(void);
+
 struct mmr_mthp {
 	unsigned long size;		/* folio bytes: the --mthp value */
 	unsigned long sub;		/* base pages per folio, once checked */
