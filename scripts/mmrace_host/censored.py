@@ -35,6 +35,16 @@ class Run:
     detected: bool
 
 
+def of_summaries(summaries: list) -> list:
+    """Runs from run summaries (summary.json): each conclusive run detected
+    at its time to first detection, or censored at its stress time;
+    inconclusive and failed runs say nothing either way."""
+    return [Run(r["time_to_first_detection_s"], True)
+            if r["time_to_first_detection_s"] is not None
+            else Run(r["stress_seconds"] or 0, False)
+            for r in summaries if r["verdict"] not in ("inconclusive", "error")]
+
+
 def wilson(k: int, n: int, z: float = Z95) -> tuple:
     """Wilson score interval of the proportion k/n (0, 1 when n is 0)."""
     if not 0 <= k <= n:

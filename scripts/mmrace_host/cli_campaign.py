@@ -17,7 +17,8 @@ a run whose summary.json exists is not made again, so the same command
 with the same --out resumes an interrupted campaign.  A run whose guest
 fails is recorded as an error and the campaign goes on.  Writes
 DIR/summary.json (every point's runs and aggregate, and the speed-up of
-each injected point over its kernel's uninjected one) and DIR/report.md.
+each injected point over its kernel's uninjected one), DIR/report.md and
+its plots (plots.py: survival.png/.svg, rate-N.png/.svg for swept knobs).
 """
 
 import argparse
@@ -26,7 +27,7 @@ import statistics
 import time
 from pathlib import Path
 
-from . import campaign, censored, options, pipeline, scenario
+from . import campaign, censored, options, pipeline, plots, scenario
 from .tools import ToolError, progress
 
 
@@ -43,21 +44,11 @@ def _totals(runs: list, key: str) -> dict:
     return out
 
 
-def censored_runs(runs: list) -> list:
-    """Each conclusive run as detected at its time to first detection, or
-    censored at its stress time; inconclusive and failed runs say nothing
-    either way."""
-    return [censored.Run(r["time_to_first_detection_s"], True)
-            if r["time_to_first_detection_s"] is not None
-            else censored.Run(r["stress_seconds"] or 0, False)
-            for r in runs if r["verdict"] not in ("inconclusive", "error")]
-
-
 def survival(runs: list) -> dict:
     """Detections per run (Wilson 95 %), the Kaplan-Meier median time to
     first detection, and detections per stress minute (exact Poisson 95 %),
     with the runs that found nothing counted as censored."""
-    cr = censored_runs(runs)
+    cr = censored.of_summaries(runs)
     det = sum(1 for r in cr if r.detected)
     lo, hi = censored.wilson(det, len(cr))
     out = {"conclusive_runs": len(cr), "detected": det,
@@ -168,8 +159,8 @@ def speedups(points: list) -> list:
         o = off.get((p["scenario"], p["kernel"], tuple(p["args"])))
         if not p["inject"] or o is None:
             continue
-        on_runs = censored_runs(p["runs"])
-        off_runs = censored_runs(o["runs"])
+        on_runs = censored.of_summaries(p["runs"])
+        off_runs = censored.of_summaries(o["runs"])
         if sum(r.t for r in on_runs) <= 0 or sum(r.t for r in off_runs) <= 0:
             continue
         sp = censored.speedup(on_runs, off_runs)
@@ -206,6 +197,12 @@ def report_md(c: campaign.Campaign, doc: dict) -> str:
                "| injected | against | speed-up | lower | upper |", "|---|---|---|---|---|"]
         md += [f"| `{s['on']}` | `{s['off']}` | {_fmt(s['estimate'])} | {_fmt(s['lo'])} | "
                f"{_fmt(s['hi'])} |" for s in doc["speedups"]]
+    pngs = [f for f in doc.get("plots", []) if f.endswith(".png")]
+    if pngs:
+        md += ["", "Time to first detection (Kaplan-Meier: runs that found nothing are "
+               "censored at their budget) and, for swept knobs, the detection rate "
+               "(SVG beside each PNG):", ""]
+        md += [f"![{f[:-4]}]({f})" for f in pngs]
     for p in doc["points"]:
         md += ["", f"### `{p['key']}`", "",
                "| run | verdict | bad pages | ttfd s | stress s | injections | overlaps |",
@@ -256,6 +253,12 @@ def cmd_campaign(args) -> int:
            "until_first": c.until_first, "duration": c.duration,
            "points": points, "speedups": speedups(points)}
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        doc["plots"] = plots.write(doc, out)
+    except ImportError:
+        doc["plots"] = []
+        progress("campaign: no plots: python3-matplotlib is not installed "
+                 "(run scripts/install-deps)")
     (out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
     (out / "report.md").write_text(report_md(c, doc))
     print(f"report: {out / 'report.md'}")

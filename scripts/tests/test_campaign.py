@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import subprocess  # noqa: E402
 
-from mmrace_host import campaign, cli_campaign, qemu  # noqa: E402
+from mmrace_host import campaign, cli_campaign, plots, qemu  # noqa: E402
 from mmrace_host import guest as guestcfg  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
@@ -124,6 +124,51 @@ class ExportTest(unittest.TestCase):
             res = qemu.collect(run, 100, "tcg")
             self.assertEqual(res.exit_reason, "timeout")
             self.assertFalse((run / "vmlinuz").exists())
+
+
+class PlotTest(unittest.TestCase):
+    """Curves from a campaign summary, then the files drawn from them."""
+
+    @staticmethod
+    def point(inject, delay, ttfds, budget=20):
+        runs = [{"verdict": "corruption" if t is not None else "clean",
+                 "time_to_first_detection_s": t, "stress_seconds": budget} for t in ttfds]
+        runs.append({"verdict": "inconclusive", "time_to_first_detection_s": None,
+                     "stress_seconds": budget})
+        knobs = {"zap.before_flush": {"delay_us": delay}} if inject else {}
+        return {"scenario": "zap-lostwrite", "kernel": "debian-6.1", "args": [],
+                "inject": inject, "knobs": knobs, "runs": runs}
+
+    def doc(self):
+        return {"points": [self.point(True, 1000, [2, 4, None]),
+                           self.point(True, 3000, [1, 1, 2]),
+                           self.point(False, None, [None, None])]}
+
+    def test_survival_steps_down_at_detections_and_runs_to_the_budget(self):
+        panels = plots.survival_curves(self.doc()["points"])
+        (title, curves), = panels.items()
+        self.assertEqual(title, "zap-lostwrite on debian-6.1")
+        label, xs, ys = curves[0]
+        self.assertEqual(label, "injection on, zap.before_flush.delay_us=1000")
+        # the inconclusive run is not at risk; the clean one is censored at 20 s
+        self.assertEqual(xs, [0.0, 2, 4, 20])
+        self.assertEqual([round(y, 3) for y in ys], [1.0, 0.667, 0.333, 0.333])
+        self.assertEqual(curves[2][1:], ([0.0, 20], [1.0, 1.0]))   # never found
+
+    def test_rate_is_drawn_against_the_swept_knob(self):
+        series = plots.rate_series(self.doc()["points"])
+        (key, pts), = series.items()
+        self.assertEqual(key, ("zap-lostwrite on debian-6.1", "zap.before_flush.delay_us"))
+        self.assertEqual([x for x, *_ in pts], [1000, 3000])
+        self.assertAlmostEqual(pts[1][1], 60 * 3 / 4)    # 3 detections in 4 s
+        self.assertTrue(all(lo <= r <= hi for _, r, lo, hi in pts))
+
+    def test_files_are_written_in_both_formats(self):
+        with tempfile.TemporaryDirectory() as d:
+            names = plots.write(self.doc(), Path(d))
+            self.assertEqual(names, ["survival.png", "survival.svg", "rate-1.png", "rate-1.svg"])
+            self.assertEqual((Path(d) / "survival.png").read_bytes()[:4], b"\x89PNG")
+            self.assertIn("<svg", (Path(d) / "rate-1.svg").read_text())
 
 
 if __name__ == "__main__":

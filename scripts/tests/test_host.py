@@ -241,7 +241,7 @@ class CampaignTest(unittest.TestCase):
     def test_inconclusive_runs_are_neither_detected_nor_censored(self):
         runs = [{"time_to_first_detection_s": None, "stress_seconds": 5, "verdict": v}
                 for v in ("clean", "inconclusive")]
-        self.assertEqual(cli_campaign.censored_runs(runs), [censored.Run(5, False)])
+        self.assertEqual(censored.of_summaries(runs), [censored.Run(5, False)])
 
 
 class QemuPickTest(unittest.TestCase):
