@@ -1,6 +1,6 @@
 """`mmrace campaign`: repeated runs with statistics that respect censoring.
 
-campaign FILE [--out DIR] [--accel A]
+campaign FILE [--out DIR] [-j N] [--accel A]
     every point of a campaign file (campaign.py: scenarios x kernels x
     injection on/off x knob sweeps, `repeats` runs each);
 campaign FILE --export DIR [--accel A]
@@ -12,7 +12,8 @@ campaign SCENARIO --kernel K [--repeats N] [--no-inject] [--until-first]
          [--duration S] [--stressor-arg ARG ...] [--out DIR] [--accel A]
     one scenario on one kernel: a campaign of one point.
 
-Runs go one guest at a time.  DIR/<point>/run-NN/ is each run's directory;
+Runs go one guest at a time, or N with -j N (the guest slots of
+qemu.GUEST_SLOTS; other mmrace processes still wait).  DIR/<point>/run-NN/ is each run's directory;
 a run whose summary.json exists is not made again, so the same command
 with the same --out resumes an interrupted campaign.  A run whose guest
 fails is recorded as an error and the campaign goes on.  Writes
@@ -22,12 +23,14 @@ its plots (plots.py: survival.png/.svg, rate-N.png/.svg for swept knobs).
 """
 
 import argparse
+import concurrent.futures
 import json
 import statistics
+import threading
 import time
 from pathlib import Path
 
-from . import campaign, censored, options, pipeline, plots, scenario
+from . import campaign, censored, options, pipeline, plots, qemu, scenario
 from .tools import ToolError, progress
 
 
@@ -233,19 +236,32 @@ def cmd_campaign(args) -> int:
                pipeline.RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-campaign-{c.name}")
     if args.collect and not out.is_dir():
         raise ToolError(f"--collect: no directory {out}")
-    total, n, t0 = len(c.points) * c.repeats, 0, time.monotonic()
+    if args.jobs < 1:
+        raise ToolError("-j/--jobs must be at least 1")
+    qemu.GUEST_SLOTS = args.jobs
+    jobs = [(point, i) for point in c.points for i in range(c.repeats)]
+    done, t0, lock = [0], time.monotonic(), threading.Lock()
+
+    def one(job):
+        point, i = job
+        s = _run(c, point, out / point.key() / f"run-{i + 1:02d}", args.accel,
+                 bool(args.collect))
+        with lock:
+            done[0] += 1
+            eta = (time.monotonic() - t0) / done[0] * (len(jobs) - done[0])
+            progress(f"campaign {c.name}: {done[0]}/{len(jobs)} {point.key()} run "
+                     f"{i + 1}/{c.repeats}: {s['verdict']} "
+                     f"ttfd={s.get('time_to_first_detection_s')} ETA {eta / 60:.0f} min")
+        return s
+
+    if args.jobs == 1:
+        summaries = [one(job) for job in jobs]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
+            summaries = list(ex.map(one, jobs))
     points = []
-    for point in c.points:
-        runs = []
-        for i in range(c.repeats):
-            s = _run(c, point, out / point.key() / f"run-{i + 1:02d}", args.accel,
-                     bool(args.collect))
-            runs.append(s)
-            n += 1
-            eta = (time.monotonic() - t0) / n * (total - n)
-            progress(f"campaign {c.name}: {n}/{total} {point.key()} run {i + 1}/{c.repeats}: "
-                     f"{s['verdict']} ttfd={s.get('time_to_first_detection_s')} "
-                     f"ETA {eta / 60:.0f} min")
+    for n, point in enumerate(c.points):
+        runs = summaries[n * c.repeats:(n + 1) * c.repeats]
         points.append({"key": point.key(), "scenario": point.name, "kernel": point.kernel,
                        "inject": point.inject, "knobs": point.knob_overrides(),
                        "args": list(point.args), "aggregate": aggregate(runs), "runs": runs})
@@ -278,6 +294,9 @@ def register(sub):
     p.add_argument("--duration", type=float, metavar="SECONDS",
                    help="with --kernel: per-run budget (the scenario's)")
     p.add_argument("--out", metavar="DIR", help="campaign directory; an existing one resumes")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="N guests at once (1): only on a machine with cores to spare, "
+                        "since guests sharing cores skew every timing")
     p.add_argument("--export", metavar="DIR",
                    help="write the runs as scripts for another runner, boot nothing")
     p.add_argument("--collect", metavar="DIR", help="report the runs a runner finished in DIR")

@@ -14,6 +14,7 @@ The cli_* modules are thin commands on top of this; none imports another.
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def run_id(sc_name: str, kernel: str, inject: bool) -> str:
     return f"{stamp}-{sc_name}-{kernel}-{'inject' if inject else 'noinject'}"
 
 
+# Building stressors, module and initramfs writes the cache: one thread at a
+# time (campaign -j N boots its guests in threads).
+_PREPARING = threading.Lock()
+
+
 def _scenario_job(sc_spec: str, kernel_name: str, inject: bool, until_first: bool,
                   duration: float, accel: str, extra_args, knobs):
     """(scenario with its overrides, guest, duration, kernel, base, job script)."""
@@ -127,9 +133,10 @@ def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
     """Run one scenario (name or path) in one guest; returns the summary (also
     written to out).  extra_args override the scenario's stressor arguments,
     knobs ({site: {knob: value}}) its knob values."""
-    sc, guest, duration, k, base, job = _scenario_job(sc_spec, kernel_name, inject,
-                                                      until_first, duration, accel,
-                                                      extra_args, knobs)
+    with _PREPARING:
+        sc, guest, duration, k, base, job = _scenario_job(sc_spec, kernel_name, inject,
+                                                          until_first, duration, accel,
+                                                          extra_args, knobs)
     out = Path(out) if out else RESULTS / run_id(sc.name, kernel_name, inject)
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.sh").write_text(job)

@@ -285,24 +285,40 @@ def job_section(console: str) -> str:
 
 # Not in the cache: runs with different MMRACE_CACHE dirs must wait too.
 LOCK = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp") / "mmrace-guest.lock"
+# Guests this process lets run at once on the machine (`campaign -j N`).
+GUEST_SLOTS = 1
+
+
+def _slot(i: int) -> Path:
+    return LOCK if i == 0 else LOCK.with_name(f"{LOCK.name}.{i}")
 
 
 @contextlib.contextmanager
-def _one_guest_at_a_time():
-    """Guests share 2 host cores: a second guest would skew every timing and
-    race rate, so boots from any process wait for each other."""
-    with open(LOCK, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+def _guest_slot():
+    """Guests share the host's cores: a second guest would skew every timing
+    and race rate, so boots from any process wait for each other: for the
+    one slot, or for one of GUEST_SLOTS when a campaign allows more."""
+    waited = False
+    while True:
+        for i in range(GUEST_SLOTS):
+            lock = open(_slot(i), "w")
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                continue
+            with lock:
+                yield
+            return
+        if not waited:
             progress("another mmrace guest is running: waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+            waited = True
+        time.sleep(0.5)
 
 
 def boot(*args, **kw) -> BootResult:
     """Boot a guest (see _boot), never two at once on this machine."""
-    with _one_guest_at_a_time():
+    with _guest_slot():
         return _boot(*args, **kw)
 
 

@@ -4,6 +4,7 @@ with the guest runs replaced by a recorder."""
 import json
 import sys
 import tempfile
+import threading
 import unittest
 from pathlib import Path
 from types import SimpleNamespace
@@ -71,14 +72,14 @@ class LoopTest(unittest.TestCase):
         (Path(out) / "summary.json").write_text(json.dumps(s))
         return s
 
-    def run_campaign(self, d):
+    def run_campaign(self, d, jobs=1):
         f = Path(d) / "c.toml"
         f.write_text('repeats = 2\n[[cell]]\nscenario = "zap-lostwrite"\n'
                      'kernels = ["debian-6.1"]\n')
         args = SimpleNamespace(scenario=str(f), kernel=None, out=str(Path(d) / "out"),
                                accel=None, repeats=None, no_inject=False,
                                until_first=False, duration=None, stressor_arg=[],
-                               export=None, collect=None)
+                               export=None, collect=None, jobs=jobs)
         with mock.patch.object(cli_campaign.pipeline, "run_scenario", self.fake), \
                 mock.patch.object(cli_campaign, "progress"), mock.patch("builtins.print"):
             self.assertEqual(cli_campaign.cmd_campaign(args), 0)
@@ -103,6 +104,45 @@ class LoopTest(unittest.TestCase):
             report = (Path(d) / "out" / "report.md").read_text()
             self.assertIn("Speed-up", report)
             self.assertIn("| 2 | clean | 0 | - | 20 | 3 | 1 |", report)   # a row per run
+
+
+    def test_j_boots_runs_at_once_and_keeps_their_order(self):
+        self.calls, self.fail_next = [], False
+        both = threading.Barrier(2, timeout=10)     # two runs must be in flight together
+        fake = self.fake
+
+        def paired(*a, **kw):
+            both.wait()
+            return fake(*a, **kw)
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(qemu, "GUEST_SLOTS", 1):
+            self.fake = paired
+            doc = self.run_campaign(d, jobs=2)
+            self.assertEqual([p["inject"] for p in doc["points"]], [True, False])
+            self.assertEqual([r["verdict"] for r in doc["points"][0]["runs"]],
+                             ["corruption"] * 2)
+            self.assertEqual(qemu.GUEST_SLOTS, 2)
+
+
+class GuestSlotTest(unittest.TestCase):
+    def test_slots_let_that_many_guests_in_and_no_more(self):
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(qemu, "LOCK", Path(d) / "guest.lock"), \
+                mock.patch.object(qemu, "GUEST_SLOTS", 2), \
+                mock.patch.object(qemu, "progress") as note:
+            got = threading.Event()
+
+            def third():
+                with qemu._guest_slot():
+                    got.set()
+            t = threading.Thread(target=third)
+            with qemu._guest_slot(), qemu._guest_slot():
+                self.assertEqual(note.call_count, 0)     # two slots, no wait
+                t.start()
+                self.assertFalse(got.wait(1))             # the third waits
+                self.assertEqual(note.call_count, 1)
+            t.join(5)
+            self.assertTrue(got.is_set())                 # and gets in after
 
 
 class ExportTest(unittest.TestCase):
