@@ -180,7 +180,8 @@ def report_md(c: campaign.Campaign, doc: dict) -> str:
     md = [f"# mmrace campaign: {c.name}", "", c.description, "",
           f"{c.repeats} runs per point, "
           f"{'until first detection, ' if c.until_first else ''}"
-          f"budget {c.duration or 'the scenario default'} s each.", "",
+          + (f"budget {c.duration:g} s each." if c.duration else
+             "each run's budget is its scenario's duration."), "",
           "| point | runs | detected (95 % CI) | KM median ttfd s | p90 ttfd s | "
           "detections/min (95 %) | inconclusive | errors | window evidence |",
           "|---|---|---|---|---|---|---|---|---|"]
