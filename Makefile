@@ -12,7 +12,8 @@
 #                 Debian's linux-source) on 6.1 and 6.12 with the module
 #                 idle, then armed at every site for every task, small and
 #                 large delays (about an hour and a half under TCG)
-#   make bench    probe cost: armed vs not loaded (scripts/mmrace bench)
+#   make bench    probe cost (scripts/mmrace bench), then the standard campaign
+#                 (scripts/campaigns/standard.toml into results/standard/; resumes)
 #   make          build the stressors (userspace/build/)
 #   make module KDIR=/lib/modules/$(uname -r)/build
 #                 build mmrace.ko in place for a kernel of your own
@@ -42,6 +43,7 @@ check-peer:
 bench:
 	@scripts/install-deps
 	@/usr/bin/python3 scripts/mmrace bench
+	@/usr/bin/python3 scripts/mmrace campaign standard --out results/standard
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules

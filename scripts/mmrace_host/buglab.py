@@ -556,6 +556,13 @@ def build(name: str, force: bool = False, refresh: bool = False, jobs: int = Non
         return _load(out)
 
 
+def is_built(name: str) -> bool:
+    """Whether get(name) would build nothing."""
+    sp = spec(name)
+    version = pinned_version(sp)
+    return bool(version) and (_out_dir(name, artifact_key(sp, version)) / "kernel.json").exists()
+
+
 def get(name: str, refresh: bool = False) -> Kernel:
     """The Kernel for `name`, built on first use (or after the table changed it)."""
     sp = spec(name)

@@ -15,6 +15,7 @@ off, and optional knob sweeps.  Expanded, a campaign is a list of points
     kernels = ["debian-6.1", "debian-6.12"]
     inject = [true, false]      # default [true, false]
     args = ["--pages", "1024"]  # optional: stressor arguments added
+    if_cached = true            # optional: leave out kernels not fetched or built yet
     [cell.sweep]                # optional: "site.knob" = [values]; injected points only
     "zap_pte_range.before_flush.delay_us" = [1000, 3000]
 
@@ -36,7 +37,8 @@ from .tools import ToolError, toml_file, toml_names
 CAMPAIGN_DIR = Path(__file__).resolve().parents[1] / "campaigns"
 KEYS = {"description": str, "repeats": int, "until_first": bool, "duration": (int, float),
         "cell": list}
-CELL_KEYS = {"scenario": str, "kernels": list, "inject": list, "args": list, "sweep": dict}
+CELL_KEYS = {"scenario": str, "kernels": list, "inject": list, "args": list, "sweep": dict,
+             "if_cached": bool}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Campaign:
     until_first: bool
     duration: float         # None: each scenario's own
     points: tuple
+    skipped: tuple = ()     # "scenario on kernel" left out by if_cached cells
 
 
 def names() -> list:
@@ -124,6 +127,12 @@ def cell_points(cell: dict, where: str) -> list:
             for knobs in (combos if on else [()])]
 
 
+def cached_only(points: list) -> tuple:
+    """(points whose kernel is already fetched or built, kernels left out)."""
+    have = {p.kernel: kernels.is_cached(p.kernel) for p in points}
+    return [p for p in points if have[p.kernel]], sorted(k for k, ok in have.items() if not ok)
+
+
 def from_table(d: dict, name: str, where: str) -> Campaign:
     _typed(d, KEYS, where)
     if not d.get("cell"):
@@ -131,8 +140,15 @@ def from_table(d: dict, name: str, where: str) -> Campaign:
     repeats = d.get("repeats", 20)
     if repeats < 1:
         raise ToolError(f"{where}: repeats must be at least 1")
-    points = [p for i, c in enumerate(d["cell"])
-              for p in cell_points(c, f"{where}: cell {i + 1}")]
+    points, skipped = [], []
+    for i, c in enumerate(d["cell"]):
+        ps = cell_points(c, f"{where}: cell {i + 1}")
+        if c.get("if_cached"):
+            ps, left = cached_only(ps)
+            skipped += [f"{_cell_name(c)} on {k}" for k in left]
+        points += ps
+    if not points:
+        raise ToolError(f"{where}: no cell has a kernel in the cache")
     dup = {p.key() for p in points if sum(q.key() == p.key() for q in points) > 1}
     if dup:
         raise ToolError(f"{where}: the same point twice: {sorted(dup)[0]}")
@@ -140,7 +156,11 @@ def from_table(d: dict, name: str, where: str) -> Campaign:
     return Campaign(name=name, description=d.get("description", ""), repeats=repeats,
                     until_first=d.get("until_first", False),
                     duration=None if duration is None else float(duration),
-                    points=tuple(points))
+                    points=tuple(points), skipped=tuple(skipped))
+
+
+def _cell_name(cell: dict) -> str:
+    return Path(cell["scenario"]).stem
 
 
 def load(spec: str) -> Campaign:

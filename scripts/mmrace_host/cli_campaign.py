@@ -181,10 +181,13 @@ def report_md(c: campaign.Campaign, doc: dict) -> str:
           f"{c.repeats} runs per point, "
           f"{'until first detection, ' if c.until_first else ''}"
           + (f"budget {c.duration:g} s each." if c.duration else
-             "each run's budget is its scenario's duration."), "",
-          "| point | runs | detected (95 % CI) | KM median ttfd s | p90 ttfd s | "
-          "detections/min (95 %) | inconclusive | errors | window evidence |",
-          "|---|---|---|---|---|---|---|---|---|"]
+             "each run's budget is its scenario's duration."), ""]
+    if c.skipped:
+        md += ["Left out, their kernels not built or fetched yet (`if_cached`): "
+               + "; ".join(c.skipped) + ".", ""]
+    md += ["| point | runs | detected (95 % CI) | KM median ttfd s | p90 ttfd s | "
+           "detections/min (95 %) | inconclusive | errors | window evidence |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for p in doc["points"]:
         a, sv = p["aggregate"], p["aggregate"]["survival"]
         lo, hi = sv["detected_share_ci95"]
@@ -240,6 +243,8 @@ def cmd_campaign(args) -> int:
     if args.jobs < 1:
         raise ToolError("-j/--jobs must be at least 1")
     qemu.GUEST_SLOTS = args.jobs
+    for left in c.skipped:
+        progress(f"campaign {c.name}: left out, kernel not built or fetched yet: {left}")
     jobs = [(point, i) for point in c.points for i in range(c.repeats)]
     done, t0, lock = [0], time.monotonic(), threading.Lock()
 
@@ -267,7 +272,7 @@ def cmd_campaign(args) -> int:
                        "inject": point.inject, "knobs": point.knob_overrides(),
                        "args": list(point.args), "aggregate": aggregate(runs), "runs": runs})
     doc = {"campaign": c.name, "description": c.description, "repeats": c.repeats,
-           "until_first": c.until_first, "duration": c.duration,
+           "until_first": c.until_first, "duration": c.duration, "skipped": list(c.skipped),
            "points": points, "speedups": speedups(points)}
     out.mkdir(parents=True, exist_ok=True)
     try:

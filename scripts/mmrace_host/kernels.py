@@ -238,6 +238,15 @@ def _load(kdir: Path) -> Kernel:
                   root=kdir / "root")
 
 
+def is_cached(name: str) -> bool:
+    """Whether fetch(name) would return at once: fetched, or built and
+    up to date with its patches and config."""
+    from . import buglab
+    if name.startswith(buglab.PREFIX):
+        return buglab.is_built(name)
+    return (cache.root() / "kernels" / name / "kernel.json").exists()
+
+
 def fetch(name: str, refresh: bool = False) -> Kernel:
     """Fetch kernel `name` on first use; reuse the cached copy afterwards.
 

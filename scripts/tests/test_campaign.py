@@ -52,6 +52,26 @@ class FileTest(unittest.TestCase):
             with self.subTest(why=why), self.assertRaisesRegex(ToolError, why):
                 campaign.from_table(bad, "t", "t")
 
+    def test_if_cached_leaves_out_kernels_not_in_the_cache(self):
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "c.toml"
+            f.write_text('[[cell]]\nscenario = "zap-lostwrite"\nkernels = ["debian-6.1"]\n'
+                         '[[cell]]\nscenario = "zap-lostwrite"\nif_cached = true\n'
+                         'kernels = ["buglab-6.1-base", "debian-6.12"]\n')
+            with mock.patch.object(campaign.kernels, "is_cached",
+                                   lambda k: not k.startswith("buglab-")):
+                c = campaign.load(str(f))
+                self.assertEqual(sorted({p.kernel for p in c.points}),
+                                 ["debian-6.1", "debian-6.12"])
+                self.assertEqual(c.skipped, ("zap-lostwrite on buglab-6.1-base",))
+            with mock.patch.object(campaign.kernels, "is_cached", lambda k: False):
+                self.assertEqual(len(campaign.load(str(f)).points), 2)   # only cell 1
+            f.write_text('[[cell]]\nscenario = "zap-lostwrite"\nif_cached = true\n'
+                         'kernels = ["buglab-6.1-base"]\n')
+            with mock.patch.object(campaign.kernels, "is_cached", lambda k: False), \
+                    self.assertRaisesRegex(ToolError, "no cell has a kernel in the cache"):
+                campaign.load(str(f))
+
     def test_a_missing_file_is_one_clear_error(self):
         with self.assertRaisesRegex(ToolError, "not found"):
             campaign.load("./no-such-campaign.toml")
