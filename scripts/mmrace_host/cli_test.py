@@ -7,18 +7,21 @@
    R2/R3 sites (guest-sites.sh), the stressors' selftest with the tests
    that change swap, mTHP and cgroups (guest-selftest.sh), and the governor
    under every site at its largest settings for 60 s (guest-hostile.sh);
-4. controls: every expectation the scenario files state for the Debian
+4. faults: a forced panic (sysrq) and a forced hung task (a writer on a
+   frozen file system) on one kernel, each reported as a kernel-health
+   finding of its kind with exit code 3 (scripts/tests/faults/);
+5. controls: every expectation the scenario files state for the Debian
    kernels, with injection (pipeline.run_controls, as `mmrace controls`):
    positive controls must find their corruption, negative ones nothing, and
    a clean result counts only with the scenario's window evidence met;
-5. peer-quick: the kernel's own mm selftests (peer.py) on one kernel, with
+6. peer-quick: the kernel's own mm selftests (peer.py) on one kernel, with
    the module idle and with every site armed at small delays: no test that
    passes idle may fail armed, unless the series names the kernel race that
    makes it (TAP TODO);
-6. only with --stage buglab (make check-buglab): the same for the bug-lab
+7. only with --stage buglab (make check-buglab): the same for the bug-lab
    kernels, and the test that a missing probe symbol disables its site only
    (guest-missing-symbol.sh on buglab-6.12-noswap, a kernel without swap);
-7. only with --stage peer (make check-peer): the peer suites on every
+8. only with --stage peer (make check-peer): the peer suites on every
    Debian kernel in every mode, idle, small and large delays, with the
    test x mode table in <results>/peer.md.
 """
@@ -32,7 +35,7 @@ import unittest
 from pathlib import Path
 
 from . import guest as guestcfg
-from . import kernels, modbuild, peer, pipeline, scenario
+from . import kernels, modbuild, peer, pipeline, report, scenario
 from .tools import progress
 
 REPO = pipeline.REPO
@@ -150,6 +153,28 @@ def guest_module_tests(tap: Tap, outroot: Path):
         guest_scripts(tap, outroot, name, GUEST_SCRIPTS, bins, "module suite")
 
 
+# Deliberate faults, made by the kernel's own interfaces, never by mmrace
+# (scripts/tests/faults/): each must come out as a kernel-health finding of
+# its kind, exit code 3.  One kernel: the path through the harness is the same.
+FAULT_KERNEL = "debian-6.12"
+FAULTS = (("forced-panic.toml", "panic"), ("forced-hang.toml", "hung_task"))
+
+
+def forced_faults(tap: Tap, outroot: Path):
+    for name, kind in FAULTS:
+        try:
+            s = pipeline.run_scenario(str(TESTS / "faults" / name), FAULT_KERNEL,
+                                      out=outroot / "faults" / name[:-5], quiet=True)
+        except Exception as e:
+            tap.ok(False, f"{name}: reported", f"{type(e).__name__}: {e}")
+            continue
+        kinds = [f["kind"] for f in s.get("kernel_health") or []]
+        tap.ok(s["verdict"] == "kernel-health" and kind in kinds
+               and report.EXIT[s["verdict"]] == 3,
+               f"{name[:-5]} on {FAULT_KERNEL}: kernel-health, {kind}, exit code 3",
+               f"verdict={s['verdict']} kinds={kinds} guest={s.get('guest_exit')}")
+
+
 def _controls(tap: Tap, outroot: Path, rows):
     def result(s):
         tap.ok(pipeline.control_ok(s),
@@ -254,8 +279,8 @@ def peer_all(tap: Tap, outroot: Path):
 
 
 STAGES = {"unit": unit_tests, "build": module_builds, "guest": guest_module_tests,
-          "controls": controls, "peer-quick": peer_quick, "buglab": buglab, "peer": peer_all}
-DEFAULT_STAGES = ("unit", "build", "guest", "controls", "peer-quick")
+          "faults": forced_faults, "controls": controls, "peer-quick": peer_quick, "buglab": buglab, "peer": peer_all}
+DEFAULT_STAGES = ("unit", "build", "guest", "faults", "controls", "peer-quick")
 
 
 def cmd_test(args) -> int:
