@@ -25,6 +25,9 @@ PATTERNS = [
 
 CRASH_KINDS = {"panic", "oops", "bug"}
 
+# a call-trace frame, "[ 12.3] ? func+0x16/0x20 [module]"; "?" marks a guess
+FRAME = re.compile(r"^\s*(?:<\d+>)?\[\s*\d+\.\d+\]\s+(\?\s+)?([\w.]+\+0x[0-9a-f]+/0x[0-9a-f]+)")
+
 
 def scan(text: str) -> list:
     """[(kind, line)] for every kernel line matching a health pattern."""
@@ -39,6 +42,27 @@ def scan(text: str) -> list:
                 out.append((kind, line))
                 break
     return out
+
+
+def stack(text: str, line: str, limit: int = 12) -> list:
+    """The frames of the first call trace printed after the finding `line`
+    (within 120 lines), without the unreliable "?" ones; [] if none."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    try:
+        start = lines.index(line.strip()) + 1
+    except ValueError:
+        return []
+    frames, inside = [], False
+    for ln in lines[start:start + 120]:
+        if "Call Trace:" in ln:
+            inside = True
+        elif inside and ("</TASK>" in ln or len(frames) == limit):
+            break
+        elif inside:
+            m = FRAME.match(ln)
+            if m and not m.group(1):
+                frames.append(m.group(2))
+    return frames
 
 
 def has_crash(findings) -> bool:

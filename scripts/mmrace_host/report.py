@@ -124,6 +124,13 @@ def oracle_ok(expected: str, value) -> bool:
     return value is not None and (value > 0) == (expected == "nonzero")
 
 
+def health_findings(res) -> list:
+    """Each console finding with its call trace (health.stack)."""
+    text = _read(Path(res.console), "") if getattr(res, "console", None) else ""
+    return [{"kind": k, "line": line, "stack": health.stack(text, line)}
+            for k, line in res.health]
+
+
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     """summary.json content for one run."""
     rc = workload_rc(guest)
@@ -165,7 +172,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "oracle_value": counters.get(sc.oracle) if sc.oracle else None,
         "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
-        "kernel_health": [{"kind": k, "line": line} for k, line in res.health],
+        "kernel_health": health_findings(res),
         "stressor_rc": rc,
         "job_error": (_read(guest / "job.error", "") or "").strip() or None,
         "guest_exit": res.exit_reason,
@@ -225,7 +232,9 @@ def write(outdir: Path, summary: dict, guest: Path, workload: str) -> Path:
         md += ["", "## Stressor result", "", "```", json.dumps(s["stressor"], indent=1), "```"]
     if s["kernel_health"]:
         md += ["", "## Kernel health findings", "", "```"]
-        md += [f"{f['kind']}: {f['line']}" for f in s["kernel_health"][:20]]
+        for f in s["kernel_health"][:20]:
+            md.append(f"{f['kind']}: {f['line']}")
+            md += [f"    {frame}" for frame in f.get("stack", [])]
         md.append("```")
     if s["job_error"]:
         md += ["", f"Job error: `{s['job_error']}`"]

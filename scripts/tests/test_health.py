@@ -20,6 +20,23 @@ def kinds(findings) -> list:
     return [k for k, _ in findings]
 
 
+class StackTest(unittest.TestCase):
+    def test_the_trace_after_a_finding_without_guessed_frames(self):
+        text = console("panic")
+        (kind, line), = [f for f in health.scan(text) if f[0] == "panic"]
+        frames = health.stack(text, line)
+        self.assertEqual(frames[:3], ["dump_stack_lvl+0x44/0x5c", "panic+0x118/0x2f4",
+                                      "sysrq_handle_crash+0x16/0x20"])
+        self.assertLessEqual(len(frames), 12)
+        self.assertNotIn("_printk+0x68/0x83", frames)     # "? _printk" is a guess
+
+    def test_each_finding_gets_its_own_trace(self):
+        text = console("hung-task")
+        first, second = [f for f in health.scan(text) if f[0] == "hung_task"][:2]
+        self.assertTrue(health.stack(text, first[1]))
+        self.assertEqual(health.stack(text, "[ 1.0] not in the log"), [])
+
+
 class RecordedConsoleTest(unittest.TestCase):
     def test_clean_boot(self):
         reason, findings = qemu.outcome(console("clean"))
