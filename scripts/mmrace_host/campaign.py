@@ -128,9 +128,11 @@ def cell_points(cell: dict, where: str) -> list:
 
 
 def cached_only(points: list) -> tuple:
-    """(points whose kernel is already fetched or built, kernels left out)."""
+    """(points whose kernel is already fetched or built, "scenario on kernel"
+    for the kernels left out)."""
     have = {p.kernel: kernels.is_cached(p.kernel) for p in points}
-    return [p for p in points if have[p.kernel]], sorted(k for k, ok in have.items() if not ok)
+    left = dict.fromkeys(f"{p.name} on {p.kernel}" for p in points if not have[p.kernel])
+    return [p for p in points if have[p.kernel]], list(left)
 
 
 def from_table(d: dict, name: str, where: str) -> Campaign:
@@ -145,7 +147,7 @@ def from_table(d: dict, name: str, where: str) -> Campaign:
         ps = cell_points(c, f"{where}: cell {i + 1}")
         if c.get("if_cached"):
             ps, left = cached_only(ps)
-            skipped += [f"{_cell_name(c)} on {k}" for k in left]
+            skipped += left
         points += ps
     if not points:
         raise ToolError(f"{where}: no cell has a kernel in the cache")
@@ -157,10 +159,6 @@ def from_table(d: dict, name: str, where: str) -> Campaign:
                     until_first=d.get("until_first", False),
                     duration=None if duration is None else float(duration),
                     points=tuple(points), skipped=tuple(skipped))
-
-
-def _cell_name(cell: dict) -> str:
-    return Path(cell["scenario"]).stem
 
 
 def load(spec: str) -> Campaign:

@@ -44,14 +44,19 @@ def scan(text: str) -> list:
     return out
 
 
-def stack(text: str, line: str, limit: int = 12) -> list:
-    """The frames of the first call trace printed after the finding `line`
-    (within 120 lines), without the unreliable "?" ones; [] if none."""
+def stacks(text: str, findings, limit: int = 12) -> list:
+    """For each (kind, line) finding, the frames of the first call trace
+    printed after its line (within 120 lines), without the unreliable "?"
+    ones, at most `limit`; [] if none."""
     lines = [ln.strip() for ln in text.splitlines()]
-    try:
-        start = lines.index(line.strip()) + 1
-    except ValueError:
-        return []
+    first = {}
+    for i, ln in enumerate(lines):
+        first.setdefault(ln, i)
+    return [_trace(lines, first[line.strip()] + 1, limit) if line.strip() in first else []
+            for _, line in findings]
+
+
+def _trace(lines: list, start: int, limit: int) -> list:
     frames, inside = [], False
     for ln in lines[start:start + 120]:
         if "Call Trace:" in ln:

@@ -26,9 +26,14 @@ def _title(group: tuple) -> str:
     return f"{name} on {kernel}" + (f" ({' '.join(args)})" if args else "")
 
 
+def _knobs(p) -> dict:
+    """{"site.knob": value} of a point, in site then knob order."""
+    return {f"{site}.{k}": v for site, kv in sorted(p["knobs"].items())
+            for k, v in sorted(kv.items())}
+
+
 def _label(p) -> str:
-    knobs = ", ".join(f"{site}.{k}={v}" for site, kv in sorted(p["knobs"].items())
-                      for k, v in sorted(kv.items()))
+    knobs = ", ".join(f"{name}={v}" for name, v in _knobs(p).items())
     return ("injection on" if p["inject"] else "injection off") + (f", {knobs}" if knobs else "")
 
 
@@ -67,30 +72,22 @@ def rate_series(points: list) -> dict:
         if p["inject"]:
             groups.setdefault(_group(p), []).append(p)
     for group, ps in groups.items():
-        knobs = {}
-        for p in ps:
-            for site, kv in p["knobs"].items():
-                for k, v in kv.items():
-                    knobs.setdefault(f"{site}.{k}", {})[id(p)] = v
-        for name, values in knobs.items():
-            if len(values) != len(ps) or len(set(values.values())) < 2:
+        flats = [_knobs(p) for p in ps]
+        for name in dict.fromkeys(k for f in flats for k in f):
+            if any(name not in f for f in flats) or len({f[name] for f in flats}) < 2:
                 continue
-            others = {id(p): tuple(sorted((f"{s}.{k}", v) for s, kv in p["knobs"].items()
-                                          for k, v in kv.items() if f"{s}.{k}" != name))
-                      for p in ps}
-            if len(set(others.values())) != 1:
+            rest = {tuple((k, v) for k, v in f.items() if k != name) for f in flats}
+            if len(rest) != 1:          # another knob varies too
                 continue
             series = []
-            for p in ps:
+            for p, f in zip(ps, flats):
                 runs = _runs(p)
-                if sum(r.t for r in runs) <= 0:
-                    continue
-                rt = censored.rate(runs)
-                series.append((values[id(p)], 60 * rt["per_s"], 60 * rt["lo"], 60 * rt["hi"]))
+                if sum(r.t for r in runs) > 0:
+                    rt = censored.rate(runs)
+                    series.append((f[name], 60 * rt["per_s"], 60 * rt["lo"], 60 * rt["hi"]))
             if len(series) >= 2:
                 out[(_title(group), name)] = sorted(series)
     return out
-
 
 def _pyplot():
     import matplotlib

@@ -317,7 +317,8 @@ def _guest_slot():
 
 
 def boot(*args, **kw) -> BootResult:
-    """Boot a guest (see _boot), never two at once on this machine."""
+    """Boot a guest (see _boot) in a guest slot: one at a time on this
+    machine, unless a campaign's -j N allows more."""
     with _guest_slot():
         return _boot(*args, **kw)
 

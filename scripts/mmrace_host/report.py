@@ -125,10 +125,10 @@ def oracle_ok(expected: str, value) -> bool:
 
 
 def health_findings(res) -> list:
-    """Each console finding with its call trace (health.stack)."""
+    """Each console finding with its call trace (health.stacks)."""
     text = _read(Path(res.console), "") if getattr(res, "console", None) else ""
-    return [{"kind": k, "line": line, "stack": health.stack(text, line)}
-            for k, line in res.health]
+    return [{"kind": k, "line": line, "stack": st}
+            for (k, line), st in zip(res.health, health.stacks(text, res.health))]
 
 
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:

@@ -125,7 +125,6 @@ class LoopTest(unittest.TestCase):
             self.assertIn("Speed-up", report)
             self.assertIn("| 2 | clean | 0 | - | 20 | 3 | 1 |", report)   # a row per run
 
-
     def test_j_boots_runs_at_once_and_keeps_their_order(self):
         self.calls, self.fail_next = [], False
         both = threading.Barrier(2, timeout=10)     # two runs must be in flight together

@@ -23,18 +23,20 @@ def kinds(findings) -> list:
 class StackTest(unittest.TestCase):
     def test_the_trace_after_a_finding_without_guessed_frames(self):
         text = console("panic")
-        (kind, line), = [f for f in health.scan(text) if f[0] == "panic"]
-        frames = health.stack(text, line)
+        panic = [f for f in health.scan(text) if f[0] == "panic"]
+        (frames,) = health.stacks(text, panic)
         self.assertEqual(frames[:3], ["dump_stack_lvl+0x44/0x5c", "panic+0x118/0x2f4",
                                       "sysrq_handle_crash+0x16/0x20"])
         self.assertLessEqual(len(frames), 12)
         self.assertNotIn("_printk+0x68/0x83", frames)     # "? _printk" is a guess
 
-    def test_each_finding_gets_its_own_trace(self):
+    def test_a_trace_per_finding_and_none_for_a_line_not_in_the_log(self):
         text = console("hung-task")
-        first, second = [f for f in health.scan(text) if f[0] == "hung_task"][:2]
-        self.assertTrue(health.stack(text, first[1]))
-        self.assertEqual(health.stack(text, "[ 1.0] not in the log"), [])
+        hung = [f for f in health.scan(text) if f[0] == "hung_task"][:2]
+        first, second, missing = health.stacks(text, hung + [("bug", "[ 1.0] not in the log")])
+        self.assertIn("percpu_rwsem_wait+0x116/0x140", first)
+        self.assertTrue(second)
+        self.assertEqual(missing, [])
 
 
 class RecordedConsoleTest(unittest.TestCase):
