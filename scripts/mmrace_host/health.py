@@ -19,6 +19,11 @@ PATTERNS = [
     ("rcu_stall", re.compile(r"rcu_sched self-detected stall|rcu: INFO: rcu_\w+ (?:self-)?detected stall")),
     ("hung_task", re.compile(r"INFO: task .* blocked for more than \d+ seconds")),
     ("oops", re.compile(r"Oops: |general protection fault|BUG: unable to handle")),
+    # the page allocator's and rmap's struct page checks (mm/page_alloc.c
+    # bad_page(), mm/memory.c print_bad_pte(), kernel/fork.c check_mm())
+    ("bad_page", re.compile(r"BUG: Bad (?:page state|page map|rss-counter state)")),
+    # lib/list_debug.c (CONFIG_DEBUG_LIST): a list whose neighbours disagree
+    ("list_corruption", re.compile(r"\blist_(?:add|del) corruption")),
     ("bug", re.compile(r"\bBUG: |kernel BUG at ")),
     ("warning", re.compile(r"WARNING: CPU: \d+ PID: \d+|WARNING: at ")),
 ]
@@ -70,12 +75,34 @@ def _trace(lines: list, start: int, limit: int) -> list:
     return frames
 
 
+def keep(findings, limit: int = 32) -> list:
+    """The findings a report lists: the first `limit`, and after them the
+    first of each kind not seen yet.  A kernel stuck in a loop of reports
+    prints tens of thousands (a corrupt free list: one per allocation)."""
+    out, kinds = [], set()
+    for f in findings:
+        if len(out) < limit or f[0] not in kinds:
+            out.append(f)
+            kinds.add(f[0])
+    return out
+
+
+def counts(findings) -> dict:
+    """{kind: number of findings}, in order of first appearance."""
+    out = {}
+    for k, _ in findings:
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
 def has_crash(findings) -> bool:
     return any(k in CRASH_KINDS for k, _ in findings)
 
 
 def summary(findings) -> str:
-    counts = {}
-    for k, _ in findings:
-        counts[k] = counts.get(k, 0) + 1
-    return ", ".join(f"{k} x{n}" for k, n in counts.items()) or "clean"
+    return describe(counts(findings))
+
+
+def describe(kind_counts: dict) -> str:
+    """"bug x2, warning x5", or "clean"."""
+    return ", ".join(f"{k} x{n}" for k, n in kind_counts.items()) or "clean"

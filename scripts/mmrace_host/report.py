@@ -9,7 +9,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from . import health
+from . import health, timeline
 
 # "inconclusive": clean, but the scenario's window evidence was not met.
 EXIT = {"clean": 0, "corruption": 1, "reproduced": 1, "error": 2, "kernel-health": 3,
@@ -125,10 +125,13 @@ def oracle_ok(expected: str, value) -> bool:
 
 
 def health_findings(res) -> list:
-    """Each console finding with its call trace (health.stacks)."""
+    """The console findings a report lists (health.keep), each with its call
+    trace (health.stacks), its time since stress start and the injections
+    just before it (timeline.annotate)."""
     text = _read(Path(res.console), "") if getattr(res, "console", None) else ""
-    return [{"kind": k, "line": line, "stack": st}
-            for (k, line), st in zip(res.health, health.stacks(text, res.health))]
+    kept = health.keep(res.health)
+    return timeline.annotate([{"kind": k, "line": line, "stack": st}
+                              for (k, line), st in zip(kept, health.stacks(text, kept))], text)
 
 
 def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
@@ -173,6 +176,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
         "kernel_health": health_findings(res),
+        "kernel_health_counts": health.counts(res.health),
         "stressor_rc": rc,
         "job_error": (_read(guest / "job.error", "") or "").strip() or None,
         "guest_exit": res.exit_reason,
@@ -214,7 +218,7 @@ def write(outdir: Path, summary: dict, guest: Path, workload: str) -> Path:
         f"({', '.join(f'{k}={v}' for k, v in s['window_evidence']['values'].items())}) |",
         f"| oracle {_fmt(s['oracle'])} | {_fmt(s['oracle_value'])} "
         f"(expected: {_fmt(s['oracle_expected'])}) |",
-        f"| kernel health | {health.summary([(f['kind'], '') for f in s['kernel_health']])} |",
+        f"| kernel health | {health.describe(s.get('kernel_health_counts') or {})} |",
         f"| guest | {s['accel']}, {s['guest_wall_s']} s wall, exit {s['guest_exit']} |",
         "",
         "## Site counters", "",
@@ -233,8 +237,14 @@ def write(outdir: Path, summary: dict, guest: Path, workload: str) -> Path:
     if s["kernel_health"]:
         md += ["", "## Kernel health findings", "", "```"]
         for f in s["kernel_health"][:20]:
-            md.append(f"{f['kind']}: {f['line']}")
+            at = f.get("after_stress_s")
+            md.append(f"{f['kind']}: {f['line']}"
+                      + (f"  ({at:+.3f} s after stress start)" if at is not None else ""))
             md += [f"    {frame}" for frame in f.get("stack", [])]
+            if "injections_before" in f:
+                md.append(f"    mmrace injections in the {timeline.WINDOW_S:g} s before: "
+                          f"{f['injections_before']}")
+                md += [f"      {line}" for line in f["last_injections"]]
         md.append("```")
     if s["job_error"]:
         md += ["", f"Job error: `{s['job_error']}`"]

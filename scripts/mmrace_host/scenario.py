@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import guest as guestcfg
-from . import kernels, module_names, sitedef
+from . import kernels, module_names, sitedef, timeline
 from .tools import ToolError, toml_file, toml_names
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
@@ -272,10 +272,25 @@ def load(spec: str) -> Scenario:
                     evidence={k: parse_evidence(v, sites, f"{path}: [evidence] {k}")
                               for k, v in d["evidence"].items()},
                     guest=guestcfg.from_table(d.get("guest", {}).copy()).replace(
-                        cmdline=d.get("cmdline", "")),
+                        cmdline=_cmdline(d)),
                     path=path, target_file=d.get("target_file", ""),
                     trace_events=d.get("trace_events", []), oracle=d.get("oracle", ""),
                     expect_oracle=d.get("expect_oracle", {}))
+
+
+# A scenario that expects kernel-health on some kernel boots every guest,
+# on every kernel (its controls keep the same settings), so that the first
+# sign of damage panics and the panic dumps the trace buffer to the console
+# (a sick kernel never reaches trace-cmd extract; timeline.py reads the
+# dump): a WARN, a bad page (taint B, 0x20), a soft lockup, an RCU stall,
+# a hung task.
+STOP_AT_DAMAGE = ("ftrace_dump_on_oops panic_on_warn=1 panic_on_taint=0x20 softlockup_panic=1 "
+                  "sysctl.kernel.panic_on_rcu_stall=1 hung_task_panic=1")
+
+
+def _cmdline(d: dict) -> str:
+    extra = [STOP_AT_DAMAGE] if "kernel-health" in d.get("expect", {}).values() else []
+    return " ".join([d.get("cmdline", ""), *extra]).strip()
 
 
 def _knob_value(v) -> str:
@@ -284,6 +299,14 @@ def _knob_value(v) -> str:
     if isinstance(v, bool):
         return "1" if v else "0"
     return shlex.quote(str(v))
+
+
+# The stress starts: a kernel log line and a trace marker at the same moment
+# (timeline.py puts findings and dumped trace events on one clock with them).
+_STRESS_START = [
+    f'echo "{timeline.MARK}" > /dev/kmsg',
+    f'echo "{timeline.MARK}" > $T/trace_marker 2>/dev/null',
+]
 
 
 def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -> str:
@@ -330,6 +353,7 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
         # any command: its exit status is the result, its output a log
         lines += [
             f"say {q('workload: ' + sc.command)}",
+            *_STRESS_START,
             "cut -d' ' -f1 /proc/uptime > /out/workload.time",
             *(["touch /out/workload.until_first"] if until_first else []),
             f"MMRACE_DURATION={duration:g} {'MMRACE_UNTIL_FIRST=1 ' if until_first else ''}"
@@ -343,6 +367,7 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
             cmd.append("--until-first")
         lines += [
             f"say {q('stress: ' + ' '.join(cmd))}",
+            *_STRESS_START,
             f"{' '.join(q(c) for c in cmd)} > /out/stressor.json",
             "echo $? > /out/stressor.rc",
         ]
