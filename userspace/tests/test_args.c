@@ -330,6 +330,25 @@ static void test_bad_anon(void)
 		{ { "--pageout", "x" }, "unexpected argument 'x'" },
 		{ { "--mprotect-gap", "1000001" }, "out of range 0..1000000" },
 	};
+	static const struct bad_arg split[] = {
+		{ { "--mthp", "12K" }, "12K is not a power of two" },
+		{ { "--mthp", "2M" }, "out of range 8K..1M" },
+		{ { "--pages", "1001" }, "1001 is not a multiple of 2" },
+		{ { "--mthp", "64K", "--pages", "24" },
+		  "24 is not a multiple of 16" },
+		{ { "--pages", "512" }, "not smaller than a PMD THP" },
+		{ { "--swap", "zram:" }, "'' is not a size" },
+		{ { "--no-shrink", "x" }, "unexpected argument 'x'" },
+		{ { "--cpus", "0,0" }, "2 CPUs given, 4 threads" },
+	};
+	static const struct bad_arg migrate[] = {
+		{ { "--pages", "100" }, "100 is not a multiple of 512 (one THP)" },
+		{ { "--threads", "0" }, "out of range 1..14" },
+		{ { "--threads", "3", "--cpus", "1,2" }, "2 CPUs given, 4 threads" },
+		{ { "--sweeps", "0" }, "out of range 1..1000000" },
+		{ { "--swap", "brd:1q" }, "'1q' is not a size" },
+		{ { "--no-offline=1" }, "--no-offline" },
+	};
 
 	long pgsz = sysconf(_SC_PAGESIZE);
 	char page[16];
@@ -346,6 +365,8 @@ static void test_bad_anon(void)
 	bad_args("mmrace-swapin", swapin, sizeof(swapin) / sizeof(swapin[0]));
 	bad_args("mmrace-swapin", &one_page, 1);
 	bad_args("mmrace-folio", folio, sizeof(folio) / sizeof(folio[0]));
+	bad_args("mmrace-split", split, sizeof(split) / sizeof(split[0]));
+	bad_args("mmrace-migrate", migrate, sizeof(migrate) / sizeof(migrate[0]));
 }
 
 static void help(const char *bin, const char *const *need)
@@ -396,10 +417,23 @@ static void test_help(void)
 		"mmr-fault (one per --threads),mmr-mprotect",
 		"(default 256)", NULL
 	};
+	static const char *const split[] = {
+		COMMON_HELP, "--mthp SIZE", "--swap none|off|zram:SIZE|brd:SIZE",
+		"--no-shrink", "mmr-free,mmr-dontneed,mmr-fork,mmr-pageout",
+		"(default 256)", NULL
+	};
+	static const char *const migrate[] = {
+		COMMON_HELP, "--threads N", "--sweeps N",
+		"--swap none|off|zram:SIZE|brd:SIZE", "--no-offline",
+		"mmr-pageout,mmr-swapin (one per --threads)", "movablecore=",
+		"(default 2048)", NULL
+	};
 
 	help("mmrace-lostwrite", lostwrite);
 	help("mmrace-swapin", swapin);
 	help("mmrace-folio", folio);
+	help("mmrace-split", split);
+	help("mmrace-migrate", migrate);
 }
 
 void test_args(void)
