@@ -9,7 +9,8 @@ list kept here by hand:
   module/extract.c     types[]: { "name", filters, fetch } of each value type
   module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter), and
                        mmrace_counter_names[]
-  module/oracles.c     the "<oracle> <counter>=%lld ..." line of the oracles file
+  module/oracles.c     oracles[]: { .name = "...", .counter = { "...", ... } }
+                       of each oracle; its line in the oracles file adds missed=
 
 A site's knobs follow from its definition (sitedef.py): those whose filter
 the definition's types allow.
@@ -35,7 +36,8 @@ _KNOB_TABLE = re.compile(r"knobs\[\]\s*=\s*\{(.*?)\};", re.S)
 # KNOB(name, type, min, max, filter): the name and the last argument
 _KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,[^()]*,\s*(\w+)\s*\)")
 _COUNTERS = re.compile(r"mmrace_counter_names\[[^]]*\]\s*=\s*\{(.*?)\};", re.S)
-_ORACLE = re.compile(r'seq_printf\(m,\s*"(\w+) ((?:\w+=%\w+ ?)+)\\n"')
+_ORACLES = re.compile(r"struct oracle oracles\[\]\s*=\s*\{(.*?)\n\};", re.S)
+_ORACLE = re.compile(r'\.name\s*=\s*"(\w+)",.*?\.counter\s*=\s*\{([^}]*)\}', re.S)
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,12 @@ def builtin_defs(site_src: str) -> list:
 def parse(module_dir: Path = MODULE_DIR) -> Names:
     site_src = (module_dir / "site_table.c").read_text()
     debugfs = (module_dir / "debugfs.c").read_text()
-    oracles = (module_dir / "oracles.c").read_text()
+    oracles = _ORACLES.search((module_dir / "oracles.c").read_text())
     types = _types((module_dir / "extract.c").read_text())
     table = _KNOB_TABLE.search(debugfs)
     counters = _COUNTERS.search(debugfs)
+    if not oracles:
+        raise RuntimeError(f"{module_dir}/oracles.c: oracles[] not found")
     if not table or not counters:
         raise RuntimeError(f"{module_dir}/debugfs.c: knobs[] or "
                            f"mmrace_counter_names[] not found")
@@ -93,7 +97,8 @@ def parse(module_dir: Path = MODULE_DIR) -> Names:
     return Names(
         sites=sites,
         counters=tuple(re.findall(r'"(\w+)"', counters.group(1))),
-        oracles={o: tuple(re.findall(r"(\w+)=", cs)) for o, cs in _ORACLE.findall(oracles)},
+        oracles={o: (*re.findall(r'"(\w+)"', cs), "missed")
+                 for o, cs in _ORACLE.findall(oracles.group(1))},
         types=types, knobs=knobs)
 
 

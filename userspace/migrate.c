@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmrace-migrate: race R4, migration of a THP that is in the swap cache
+ * (memory offline racing reclaim and swap-in).
+ *
+ * Reclaim adds a THP to the swap cache whole (one xarray slot per subpage),
+ * splits its PMD into swap PTEs and writes it out.  A swap-in that holds a
+ * reference at that moment makes __remove_mapping() fail, so the folio goes
+ * back to the LRU still in the swap cache, now with a subpage mapped.
+ * Offlining the memory block it sits in migrates it wherever it is mapped:
+ * offline_pages() -> do_migrate_range() -> migrate_pages().  Before v6.7
+ * (fc346d0a70a1, 6.1.71) folio_migrate_mapping() then stored the new folio
+ * in the first slot only; the other slots name the freed source folio and
+ * the next swap-in of those subpages spins under rcu_read_lock() in
+ * mapping_get_entry(): an RCU stall, or, if the pages were reused, a
+ * subpage of somebody else's data.
+ *
+ * The region is PMD THPs, every 4 KiB subpage stamped afresh each round.
+ * mmr-pageout MADV_PAGEOUTs the THPs over and over, mmr-swapin threads read
+ * their subpages back in a random order and check them, and mmr-offline
+ * cycles the movable memory blocks (ZONE_MOVABLE, from movablecore= on the
+ * command line) offline and online.  The module's swapcache_slots oracle
+ * counts the large swap-cache migrations and the slots they left stale.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "mthp.h"
+#include "rand.h"
+#include "swap.h"
+
+#define MG_MAX_SWAPIN	(MMR_MAX_THREADS - 2)
+#define MG_MAX_BLOCKS	256
+#define MG_MEMORY_DIR	"/sys/devices/system/memory"
+#define MG_MAIN_ID	0
+
+/* In --cpus order; the offliner runs unpinned beside the main thread. */
+static const char *const mg_threads[] = {
+	"mmr-pageout", "mmr-swapin (one per --threads)", NULL
+};
+
+struct migrate {
+	/* options */
+	unsigned long nr_swapin;
+	unsigned long sweeps;
+	const char *swap_arg;
+	bool no_offline;
+
+	const struct mmr_opts *opts;
+	struct mmr_swap swap;
+	size_t pgsz, len, thp;
+	char *map;
+	uint64_t gen;			/* this round's generation */
+	struct stamp_tally tally[MG_MAX_SWAPIN];
+	int swapin_left;		/* this round's swap-in threads still running */
+	int race_done;
+	bool stop;
+	pthread_barrier_t start, done;
+
+	/* memory blocks that were online and movable at the start */
+	unsigned int nr_blocks;
+	int block[MG_MAX_BLOCKS];
+	int offline_block;		/* being cycled now, -1: none */
+	pthread_t offliner;
+	bool offliner_started;
+
+	/* over the run */
+	unsigned long pageouts;
+	unsigned long swapin_reads;
+	unsigned long offlines, offline_busy;
+	unsigned long thp_rounds;	/* rounds that began with every THP */
+};
+
+struct mg_worker {
+	struct migrate *mg;
+	unsigned int id;		/* 0: pageout, 1..: swap-in */
+	pthread_t thread;
+};
+
+#define MG_OPT(_name, _type, _field, _metavar, _help, ...)		\
+	{ .name = _name, .type = _type,					\
+	  .off = offsetof(struct migrate, _field),			\
+	  .metavar = _metavar, .help = _help, __VA_ARGS__ }
+
+static const struct mmr_option mg_options[] = {
+	MG_OPT("threads", MMR_OPT_ULONG, nr_swapin, "N",
+	       "Number of swap-in threads (default 2).", .min = 1,
+	       .max = MG_MAX_SWAPIN),
+	MG_OPT("sweeps", MMR_OPT_ULONG, sweeps, "N",
+	       "Passes of each swap-in thread over the region per round\n"
+	       "(default 2).", .min = 1, .max = 1000000),
+	MG_OPT("swap", MMR_OPT_STRING, swap_arg, "none|off|zram:SIZE|brd:SIZE",
+	       "none: use the swap that is on (default).  zram:SIZE or\n"
+	       "brd:SIZE: swap on a zram device or /dev/ram1, with an area\n"
+	       "of SIZE, taken down at exit.  A THP is swapped out whole\n"
+	       "only with a free 2 MiB swap cluster."),
+	MG_OPT("no-offline", MMR_OPT_FLAG, no_offline, NULL,
+	       "Do not take memory blocks offline: the same reclaim and\n"
+	       "swap-in without migration, a baseline."),
+	{ NULL }
+};
+
+static int mg_nr_threads(const void *ctx)
+{
+	return ((const struct migrate *)ctx)->nr_swapin + 1;
+}
+
+static const struct mmr_stressor mg_stressor = {
+	.name		= "migrate",
+	.summary	= "migrate swap-cache THPs by memory offline (race R4)",
+	.description	=
+		"A region of PMD-sized THPs, every 4 KiB subpage stamped afresh\n"
+		"each round, is pushed into the swap cache and read back while it\n"
+		"is migrated: mmr-pageout MADV_PAGEOUTs the THPs again and again,\n"
+		"mmr-swapin threads read every subpage back in a random order and\n"
+		"check it, and mmr-offline takes the movable memory blocks offline\n"
+		"and online again one at a time, which migrates every folio in\n"
+		"them.  A swap-in that holds a THP while reclaim tries to free it\n"
+		"leaves it in the swap cache and on the LRU, where the offline\n"
+		"finds it.  Kernels before 6.7 (and 6.1 before 6.1.71) moved such a\n"
+		"folio into only the first of its swap-cache slots; the next\n"
+		"swap-in of another subpage spins on the freed folio (an RCU\n"
+		"stall) or maps a reused page.  The module's swapcache_slots\n"
+		"oracle counts those migrations and their stale slots.\n"
+		"\n"
+		"After each round every subpage is checked: an older round's stamp\n"
+		"is a lost_write, a zero page zero_fill, another subpage's stamp\n"
+		"foreign.  Needs root, a kernel with memory hot-remove, movable\n"
+		"memory (boot with movablecore=, e.g. movablecore=50%) and swap\n"
+		"(--swap or one that is on); THP must be enabled (always or\n"
+		"madvise: the region is MADV_HUGEPAGE).",
+	.options	= mg_options,
+	.threads	= mg_threads,
+	.nr_threads	= mg_nr_threads,
+	.defaults	= {
+		.rounds		= 1000000,
+		.duration	= 10,
+		.pages		= 2048,
+	},
+};
+
+static struct migrate *mg_self;	/* for the exit handler */
+
+static char *mg_page(const struct migrate *mg, unsigned long i)
+{
+	return mg->map + i * mg->pgsz;
+}
+
+static unsigned long mg_nr_thps(const struct migrate *mg)
+{
+	return mg->len / mg->thp;
+}
+
+/* ---- memory blocks ----------------------------------------------------- */
+
+static int mg_block_state(int block, const char *state)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), MG_MEMORY_DIR "/memory%d/state", block);
+	return mmr_write_file(path, state);
+}
+
+/* Online memory blocks in ZONE_MOVABLE: the ones offline can always empty. */
+static void mg_find_blocks(struct migrate *mg)
+{
+	char path[300], buf[64];
+	struct dirent *de;
+	DIR *dir;
+	int n;
+
+	dir = opendir(MG_MEMORY_DIR);
+	if (!dir)
+		mmr_fail("%s: %s (memory hot-remove: CONFIG_MEMORY_HOTREMOVE)",
+			 MG_MEMORY_DIR, strerror(errno));
+	while ((de = readdir(dir)) && mg->nr_blocks < MG_MAX_BLOCKS) {
+		if (sscanf(de->d_name, "memory%d", &n) != 1)
+			continue;
+		snprintf(path, sizeof(path), MG_MEMORY_DIR "/%s/state", de->d_name);
+		if (mmr_read_file(path, buf, sizeof(buf)) <= 0 ||
+		    strcmp(buf, "online"))
+			continue;
+		snprintf(path, sizeof(path), MG_MEMORY_DIR "/%s/valid_zones",
+			 de->d_name);
+		if (mmr_read_file(path, buf, sizeof(buf)) <= 0 ||
+		    strcmp(buf, "Movable"))
+			continue;
+		mg->block[mg->nr_blocks++] = n;
+	}
+	closedir(dir);
+	if (!mg->nr_blocks)
+		mmr_fail("no online movable memory blocks in %s: boot with movablecore= (e.g. movablecore=50%%)",
+			 MG_MEMORY_DIR);
+}
+
+/* Cycle one block after another: offline (migrating all), online again. */
+static void *mg_offline(void *arg)
+{
+	struct migrate *mg = arg;
+	unsigned int i = 0;
+	int b, err;
+
+	mmr_thread_setup("mmr-offline", -1);
+	while (!__atomic_load_n(&mg->stop, __ATOMIC_ACQUIRE)) {
+		b = mg->block[i++ % mg->nr_blocks];
+		__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
+		err = mg_block_state(b, "offline");
+		if (!err) {
+			mg->offlines++;
+			err = mg_block_state(b, "online_movable");
+			if (err)
+				mmr_fail("memory%d: online_movable: %s", b,
+					 strerror(-err));
+		} else if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
+			/* a page that would not move in time: next block */
+			mg->offline_busy++;
+		} else {
+			mmr_fail("memory%d: offline: %s", b, strerror(-err));
+		}
+		__atomic_store_n(&mg->offline_block, -1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* ---- the racing threads ------------------------------------------------ */
+
+static void mg_pageout(struct migrate *mg)
+{
+	unsigned long t;
+
+	while (!__atomic_load_n(&mg->race_done, __ATOMIC_ACQUIRE))
+		for (t = 0; t < mg_nr_thps(mg); t++) {
+			if (madvise(mg->map + t * mg->thp, mg->thp, MADV_PAGEOUT))
+				mmr_fail("madvise(MADV_PAGEOUT): %s",
+					 strerror(errno));
+			mg->pageouts++;
+		}
+}
+
+/* Read every subpage back, in an order of our own, and check it. */
+static void mg_swapin(struct migrate *mg, unsigned int w, uint64_t *rnd)
+{
+	unsigned long pages = mg->opts->pages, s, k, i, step;
+
+	for (s = 0; s < mg->sweeps; s++) {
+		/* an odd stride visits every page once, from a random start */
+		step = (mmr_rand(rnd) % pages) | 1;
+		i = mmr_rand(rnd) % pages;
+		for (k = 0; k < pages; k++, i = (i + step) % pages)
+			mmr_check_page(&mg->tally[w - 1], mg->gen, mg_page(mg, i),
+				       mg->pgsz, i, mg->gen, false);
+		__atomic_fetch_add(&mg->swapin_reads, pages, __ATOMIC_RELAXED);
+	}
+	if (!__atomic_sub_fetch(&mg->swapin_left, 1, __ATOMIC_ACQ_REL))
+		__atomic_store_n(&mg->race_done, 1, __ATOMIC_RELEASE);
+}
+
+static void *mg_thread(void *arg)
+{
+	struct mg_worker *wk = arg;
+	struct migrate *mg = wk->mg;
+	uint64_t rnd = mg->opts->seed + wk->id;
+
+	mmr_thread_setup(wk->id ? "mmr-swapin" : "mmr-pageout",
+			 mg->opts->cpus.nr ? mg->opts->cpus.cpu[wk->id] : -1);
+	for (;;) {
+		pthread_barrier_wait(&mg->start);
+		if (mg->stop)
+			return NULL;
+		if (wk->id)
+			mg_swapin(mg, wk->id, &rnd);
+		else
+			mg_pageout(mg);
+		pthread_barrier_wait(&mg->done);
+	}
+}
+
+/* ---- set-up and rounds ------------------------------------------------- */
+
+/* New THPs, every subpage stamped with this round's generation. */
+static void mg_refault(struct migrate *mg)
+{
+	unsigned long i, kb;
+
+	if (madvise(mg->map, mg->len, MADV_DONTNEED))
+		mmr_fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	mg->gen++;
+	for (i = 0; i < mg->opts->pages; i++)
+		stamp_write(mg_page(mg, i), mg->pgsz, i, mg->gen, MG_MAIN_ID,
+			    false);
+	if (mmr_smaps_kb(mg->map, "AnonHugePages", &kb) &&
+	    kb * 1024 == mg->len)
+		mg->thp_rounds++;
+}
+
+/* At exit, also after a failure: every block we took offline comes back. */
+static void mg_teardown(void)
+{
+	struct migrate *mg = mg_self;
+	int b;
+
+	if (!mg || mg->no_offline)
+		return;
+	__atomic_store_n(&mg->stop, 1, __ATOMIC_RELEASE);
+	if (mg->offliner_started && !pthread_equal(pthread_self(), mg->offliner))
+		pthread_join(mg->offliner, NULL);
+	mg->offliner_started = false;
+	b = __atomic_load_n(&mg->offline_block, __ATOMIC_ACQUIRE);
+	if (b >= 0 && mg_block_state(b, "online_movable") &&
+	    mg_block_state(b, "online"))
+		mmr_warn("memory%d: could not bring it back online", b);
+}
+
+static void mg_setup(struct migrate *mg, const struct mmr_opts *opts)
+{
+	char *start;
+
+	mg->opts = opts;
+	mg->pgsz = sysconf(_SC_PAGESIZE);
+	mg->thp = mmr_thp_pmd_size();
+	if (!mg->thp)
+		mmr_fail("%s/hpage_pmd_size: no PMD THP on this kernel (CONFIG_TRANSPARENT_HUGEPAGE)",
+			 MMR_THP_DIR);
+	if (opts->pages % (mg->thp / mg->pgsz))
+		mmr_fail("--pages: %lu is not a multiple of %zu (one THP)",
+			 opts->pages, mg->thp / mg->pgsz);
+	mmr_swap_parse(&mg->swap, mg->swap_arg);
+	mg->len = opts->pages * mg->pgsz;
+	mg->offline_block = -1;
+
+	/* Whatever can be checked without changing anything, first. */
+	if (!mg->no_offline)
+		mg_find_blocks(mg);
+	mmr_swap_setup(&mg->swap, opts->seed);
+
+	start = mmr_reserve_aligned(mg->len, mg->thp, mg->pgsz);
+	mg->map = mmap(start, mg->len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (mg->map == MAP_FAILED)
+		mmr_fail("mmap: %s", strerror(errno));
+	if (madvise(mg->map, mg->len, MADV_HUGEPAGE))
+		mmr_fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+
+	pthread_barrier_init(&mg->start, NULL, mg->nr_swapin + 2);
+	pthread_barrier_init(&mg->done, NULL, mg->nr_swapin + 2);
+	mg_self = mg;
+	atexit(mg_teardown);
+	if (!mg->no_offline) {
+		int err = pthread_create(&mg->offliner, NULL, mg_offline, mg);
+
+		if (err)
+			mmr_fail("starting mmr-offline: %s", strerror(err));
+		mg->offliner_started = true;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct migrate mg = { .nr_swapin = 2, .sweeps = 2,
+				     .swap_arg = "none" };
+	static struct mg_worker workers[MMR_MAX_THREADS];
+	char threads[24], sweeps[24], pageouts[24], reads[24], offl[24];
+	char busy[24], blocks[24], thp[24], in[24], out[24];
+	struct mmr_swap_io io0, io1;
+	struct mmr_opts opts;
+	struct mmr_run run;
+	unsigned int w, nr;
+	int err;
+
+	mmr_parse(&mg_stressor, &opts, &mg, argc, argv);
+	mg_setup(&mg, &opts);
+	mmr_cpus_keep_off(&opts.cpus);
+
+	nr = mg.nr_swapin + 1;
+	for (w = 0; w < nr; w++) {
+		workers[w] = (struct mg_worker){ .mg = &mg, .id = w };
+		err = pthread_create(&workers[w].thread, NULL, mg_thread,
+				     &workers[w]);
+		if (err)
+			mmr_fail("starting %s: %s", w ? "mmr-swapin" :
+				 "mmr-pageout", strerror(err));
+	}
+
+	mmr_swap_io(&io0);
+	mmr_run_begin(&run);
+	while (mmr_run_more(&run, &opts)) {
+		struct stamp_tally t = { 0 };
+
+		mg_refault(&mg);
+		mg.swapin_left = mg.nr_swapin;
+		mg.race_done = 0;
+		memset(mg.tally, 0, sizeof(mg.tally));
+		mmr_marker("round %lu start", run.rounds + 1);
+		pthread_barrier_wait(&mg.start);
+		pthread_barrier_wait(&mg.done);
+		for (w = 0; w < mg.nr_swapin; w++)
+			stamp_tally_merge(&t, &mg.tally[w]);
+		mmr_run_round(&run, &t);
+	}
+	mg.stop = true;
+	pthread_barrier_wait(&mg.start);
+	for (w = 0; w < nr; w++)
+		pthread_join(workers[w].thread, NULL);
+	mg_teardown();
+	mmr_swap_io(&io1);
+	munmap(mg.map, mg.len);
+	mmr_swap_teardown();
+
+	snprintf(threads, sizeof(threads), "%lu", mg.nr_swapin);
+	snprintf(sweeps, sizeof(sweeps), "%lu", mg.sweeps);
+	snprintf(pageouts, sizeof(pageouts), "%lu", mg.pageouts);
+	snprintf(reads, sizeof(reads), "%lu", mg.swapin_reads);
+	snprintf(offl, sizeof(offl), "%lu", mg.offlines);
+	snprintf(busy, sizeof(busy), "%lu", mg.offline_busy);
+	snprintf(blocks, sizeof(blocks), "%u", mg.nr_blocks);
+	snprintf(thp, sizeof(thp), "%lu", mg.thp_rounds);
+	mmr_swap_io_delta(in, sizeof(in), io1.in, io0.in, io0.ok && io1.ok);
+	mmr_swap_io_delta(out, sizeof(out), io1.out, io0.out, io0.ok && io1.ok);
+	return mmr_run_report(&run, &mg_stressor, &opts,
+			      (const struct mmr_field[]){
+				MMR_FIELD("swap", mg.swap.spec),
+				mmr_swap_dev_field(&mg.swap),
+				MMR_FIELD_RAW("threads", threads),
+				MMR_FIELD_RAW("sweeps", sweeps),
+				MMR_FIELD_RAW("movable_blocks", blocks),
+				MMR_FIELD_RAW("offlines", offl),
+				MMR_FIELD_RAW("offline_busy", busy),
+				MMR_FIELD_RAW("pageouts", pageouts),
+				MMR_FIELD_RAW("swapin_reads", reads),
+				MMR_FIELD_RAW("thp_rounds", thp),
+				MMR_FIELD_RAW("pswpin", in),
+				MMR_FIELD_RAW("pswpout", out),
+				MMR_FIELD_END,
+			      });
+}
