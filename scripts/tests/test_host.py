@@ -102,6 +102,8 @@ class ScenarioCheckTest(unittest.TestCase):
         self.assertIn("rendezvous_us", mn.sites["do_swap_page.after_read"])
         self.assertIn("rv_meetings", mn.counters)
         self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped", "missed"))
+        self.assertEqual(mn.oracles["swapcache_slots"],
+                         ("large_migrations", "stale_folios", "stale_slots", "missed"))
 
     def test_job_script_inject_sets_knobs_then_enables(self):
         sc = scenario.load("zap-lostwrite")
@@ -117,6 +119,16 @@ class ScenarioCheckTest(unittest.TestCase):
         job = scenario.job_script(sc, inject=False, until_first=False, duration=5)
         self.assertNotIn("enable 1", job)
         self.assertNotIn("--until-first", job)
+
+    def test_the_stress_start_is_marked_before_the_stressor(self):
+        job = scenario.job_script(scenario.load("zap-lostwrite"), True, False, 5)
+        self.assertLess(job.index("stress start\" > /dev/kmsg"), job.index("> /out/stressor.json"))
+        self.assertIn("stress start\" > $T/trace_marker", job)
+
+    def test_a_kernel_health_scenario_stops_at_the_first_damage(self):
+        self.assertTrue(scenario.load("order1-split").guest.cmdline.startswith(
+            "transparent_hugepage=never zswap.enabled=0 ftrace_dump_on_oops panic_on_warn=1"))
+        self.assertNotIn("panic_on_warn", scenario.load("zap-lostwrite").guest.cmdline)
 
     def test_extra_args_follow_the_scenarios(self):
         sc = scenario.load("swapin-skip-swapcache").with_extra_args(["--swap=zram:64M"])
