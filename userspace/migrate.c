@@ -16,10 +16,12 @@
  * subpage of somebody else's data.
  *
  * The region is PMD THPs, every 4 KiB subpage stamped afresh each round.
- * mmr-pageout MADV_PAGEOUTs the THPs over and over, mmr-swapin threads read
- * their subpages back in a random order and check them, and mmr-offline
- * cycles the movable memory blocks (ZONE_MOVABLE, from movablecore= on the
- * command line) offline and online.  The module's swapcache_slots oracle
+ * A round has three phases: mmr-pageout MADV_PAGEOUTs every THP once while
+ * the mmr-swapin threads fault random subpages (the references that keep
+ * THPs in the swap cache); all wait --hold ms; then the swap-in threads
+ * read every subpage back and check it (the lookups of the other slots).
+ * Throughout, mmr-offline cycles the movable memory blocks (ZONE_MOVABLE,
+ * from movablecore= on the command line) offline and online.  The module's swapcache_slots oracle
  * counts the large swap-cache migrations and the slots they left stale.
  */
 #include <dirent.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -59,15 +62,15 @@ struct migrate {
 	char *map;
 	uint64_t gen;			/* this round's generation */
 	struct stamp_tally tally[MG_MAX_SWAPIN];
-	int swapin_left;		/* this round's swap-in threads still running */
-	int race_done;
+	unsigned long hold_ms;
+	int paged_out;			/* this round's MADV_PAGEOUT pass is done */
 	bool stop;
 	pthread_barrier_t start, done;
 
-	/* memory blocks that were online and movable at the start */
+	/* online movable memory blocks in the rotation */
 	unsigned int nr_blocks;
 	int block[MG_MAX_BLOCKS];
-	int offline_block;		/* being cycled now, -1: none */
+	int offline_block;		/* offline now, -1: none */
 	pthread_t offliner;
 	bool offliner_started;
 
@@ -75,6 +78,7 @@ struct migrate {
 	unsigned long pageouts;
 	unsigned long swapin_reads;
 	unsigned long offlines, offline_busy;
+	unsigned long refused;		/* blocks offline refused (EINVAL) */
 	unsigned long thp_rounds;	/* rounds that began with every THP */
 };
 
@@ -94,8 +98,13 @@ static const struct mmr_option mg_options[] = {
 	       "Number of swap-in threads (default 2).", .min = 1,
 	       .max = MG_MAX_SWAPIN),
 	MG_OPT("sweeps", MMR_OPT_ULONG, sweeps, "N",
-	       "Passes of each swap-in thread over the region per round\n"
-	       "(default 2).", .min = 1, .max = 1000000),
+	       "Passes of each swap-in thread over the region per round,\n"
+	       "after the hold (default 2).", .min = 1, .max = 1000000),
+	MG_OPT("hold", MMR_OPT_ULONG, hold_ms, "MS",
+	       "Milliseconds between the round's MADV_PAGEOUT pass and the\n"
+	       "swap-in of the rest of the region, in which the offliner\n"
+	       "migrates what stayed in the swap cache (default 300).",
+	       .min = 0, .max = 60000),
 	MG_OPT("swap", MMR_OPT_STRING, swap_arg, "none|off|zram:SIZE|brd:SIZE",
 	       "none: use the swap that is on (default).  zram:SIZE or\n"
 	       "brd:SIZE: swap on a zram device or /dev/ram1, with an area\n"
@@ -118,13 +127,14 @@ static const struct mmr_stressor mg_stressor = {
 	.description	=
 		"A region of PMD-sized THPs, every 4 KiB subpage stamped afresh\n"
 		"each round, is pushed into the swap cache and read back while it\n"
-		"is migrated: mmr-pageout MADV_PAGEOUTs the THPs again and again,\n"
-		"mmr-swapin threads read every subpage back in a random order and\n"
-		"check it, and mmr-offline takes the movable memory blocks offline\n"
-		"and online again one at a time, which migrates every folio in\n"
-		"them.  A swap-in that holds a THP while reclaim tries to free it\n"
-		"leaves it in the swap cache and on the LRU, where the offline\n"
-		"finds it.  Kernels before 6.7 (and 6.1 before 6.1.71) moved such a\n"
+		"is migrated.  Each round mmr-pageout MADV_PAGEOUTs every THP once\n"
+		"while the mmr-swapin threads fault random subpages; a swap-in that\n"
+		"holds a THP while reclaim tries to free it leaves it in the swap\n"
+		"cache and on the LRU.  After --hold ms the swap-in threads read\n"
+		"every subpage back in an order of their own and check it.  All the\n"
+		"while mmr-offline takes the movable memory blocks offline and\n"
+		"online again one at a time, which migrates every folio in them.\n"
+		"Kernels before 6.7 (and 6.1 before 6.1.71) moved such a\n"
 		"folio into only the first of its swap-cache slots; the next\n"
 		"swap-in of another subpage spins on the freed folio (an RCU\n"
 		"stall) or maps a reused page.  The module's swapcache_slots\n"
@@ -200,7 +210,11 @@ static void mg_find_blocks(struct migrate *mg)
 			 MG_MEMORY_DIR);
 }
 
-/* Cycle one block after another: offline (migrating all), online again. */
+/*
+ * Cycle one block after another: offline (migrating all), online again.
+ * A block that offline refuses outright (EINVAL: it spans a hole or two
+ * zones) leaves the rotation; one it could not empty in time stays.
+ */
 static void *mg_offline(void *arg)
 {
 	struct migrate *mg = arg;
@@ -209,57 +223,80 @@ static void *mg_offline(void *arg)
 
 	mmr_thread_setup("mmr-offline", -1);
 	while (!__atomic_load_n(&mg->stop, __ATOMIC_ACQUIRE)) {
-		b = mg->block[i++ % mg->nr_blocks];
-		__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
+		i %= mg->nr_blocks;
+		b = mg->block[i];
 		err = mg_block_state(b, "offline");
-		if (!err) {
-			mg->offlines++;
-			err = mg_block_state(b, "online_movable");
-			if (err)
-				mmr_fail("memory%d: online_movable: %s", b,
-					 strerror(-err));
-		} else if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
-			/* a page that would not move in time: next block */
-			mg->offline_busy++;
-		} else {
-			mmr_fail("memory%d: offline: %s", b, strerror(-err));
+		if (err == -EINVAL) {
+			mg->block[i] = mg->block[--mg->nr_blocks];
+			mg->refused++;
+			if (!mg->nr_blocks)
+				mmr_fail("no movable memory block can be taken offline (EINVAL from every one)");
+			continue;
 		}
+		i++;
+		if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
+			mg->offline_busy++;	/* a page that would not move */
+			continue;
+		}
+		if (err)
+			mmr_fail("memory%d: offline: %s", b, strerror(-err));
+		__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
+		err = mg_block_state(b, "online_movable");
+		if (err)
+			mmr_fail("memory%d: online_movable: %s", b, strerror(-err));
 		__atomic_store_n(&mg->offline_block, -1, __ATOMIC_RELEASE);
+		mg->offlines++;
 	}
 	return NULL;
 }
 
 /* ---- the racing threads ------------------------------------------------ */
 
+/* Phase 1, reclaim side: every THP into the swap cache, once. */
 static void mg_pageout(struct migrate *mg)
 {
 	unsigned long t;
 
-	while (!__atomic_load_n(&mg->race_done, __ATOMIC_ACQUIRE))
-		for (t = 0; t < mg_nr_thps(mg); t++) {
-			if (madvise(mg->map + t * mg->thp, mg->thp, MADV_PAGEOUT))
-				mmr_fail("madvise(MADV_PAGEOUT): %s",
-					 strerror(errno));
-			mg->pageouts++;
-		}
+	for (t = 0; t < mg_nr_thps(mg); t++) {
+		if (madvise(mg->map + t * mg->thp, mg->thp, MADV_PAGEOUT))
+			mmr_fail("madvise(MADV_PAGEOUT): %s", strerror(errno));
+		mg->pageouts++;
+	}
+	__atomic_store_n(&mg->paged_out, 1, __ATOMIC_RELEASE);
 }
 
-/* Read every subpage back, in an order of our own, and check it. */
+static void mg_read(struct migrate *mg, unsigned int w, unsigned long i)
+{
+	mmr_check_page(&mg->tally[w - 1], mg->gen, mg_page(mg, i), mg->pgsz, i,
+		       mg->gen, false);
+	__atomic_fetch_add(&mg->swapin_reads, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Phase 1, swap-in side: while reclaim runs, fault one random subpage of
+ * a random THP after another: a fault that finds a THP in the swap cache
+ * holds it there.  Phase 2: wait --hold ms with the rest still swapped
+ * out, for the offliner to migrate such THPs.  Phase 3: read every
+ * subpage back, in an order of our own (an odd stride from a random
+ * start), and check it: these lookups are the ones that find a stale slot.
+ */
 static void mg_swapin(struct migrate *mg, unsigned int w, uint64_t *rnd)
 {
 	unsigned long pages = mg->opts->pages, s, k, i, step;
+	struct timespec hold = {
+		.tv_sec = mg->hold_ms / 1000,
+		.tv_nsec = (mg->hold_ms % 1000) * 1000000,
+	};
 
+	while (!__atomic_load_n(&mg->paged_out, __ATOMIC_ACQUIRE))
+		mg_read(mg, w, mmr_rand(rnd) % pages);
+	nanosleep(&hold, NULL);
 	for (s = 0; s < mg->sweeps; s++) {
-		/* an odd stride visits every page once, from a random start */
 		step = (mmr_rand(rnd) % pages) | 1;
 		i = mmr_rand(rnd) % pages;
 		for (k = 0; k < pages; k++, i = (i + step) % pages)
-			mmr_check_page(&mg->tally[w - 1], mg->gen, mg_page(mg, i),
-				       mg->pgsz, i, mg->gen, false);
-		__atomic_fetch_add(&mg->swapin_reads, pages, __ATOMIC_RELAXED);
+			mg_read(mg, w, i);
 	}
-	if (!__atomic_sub_fetch(&mg->swapin_left, 1, __ATOMIC_ACQ_REL))
-		__atomic_store_n(&mg->race_done, 1, __ATOMIC_RELEASE);
 }
 
 static void *mg_thread(void *arg)
@@ -284,13 +321,26 @@ static void *mg_thread(void *arg)
 
 /* ---- set-up and rounds ------------------------------------------------- */
 
+/*
+ * The region, mapped afresh: a new mapping over the old one frees its page
+ * tables too (MADV_DONTNEED would leave the PTE tables of last round's
+ * split PMDs, and a fault under a PTE table never gets a THP).
+ */
+static void mg_map(struct migrate *mg)
+{
+	if (mmap(mg->map, mg->len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		mmr_fail("mmap: %s", strerror(errno));
+	if (madvise(mg->map, mg->len, MADV_HUGEPAGE))
+		mmr_fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+}
+
 /* New THPs, every subpage stamped with this round's generation. */
 static void mg_refault(struct migrate *mg)
 {
 	unsigned long i, kb;
 
-	if (madvise(mg->map, mg->len, MADV_DONTNEED))
-		mmr_fail("madvise(MADV_DONTNEED): %s", strerror(errno));
+	mg_map(mg);
 	mg->gen++;
 	for (i = 0; i < mg->opts->pages; i++)
 		stamp_write(mg_page(mg, i), mg->pgsz, i, mg->gen, MG_MAIN_ID,
@@ -320,8 +370,6 @@ static void mg_teardown(void)
 
 static void mg_setup(struct migrate *mg, const struct mmr_opts *opts)
 {
-	char *start;
-
 	mg->opts = opts;
 	mg->pgsz = sysconf(_SC_PAGESIZE);
 	mg->thp = mmr_thp_pmd_size();
@@ -340,13 +388,7 @@ static void mg_setup(struct migrate *mg, const struct mmr_opts *opts)
 		mg_find_blocks(mg);
 	mmr_swap_setup(&mg->swap, opts->seed);
 
-	start = mmr_reserve_aligned(mg->len, mg->thp, mg->pgsz);
-	mg->map = mmap(start, mg->len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	if (mg->map == MAP_FAILED)
-		mmr_fail("mmap: %s", strerror(errno));
-	if (madvise(mg->map, mg->len, MADV_HUGEPAGE))
-		mmr_fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	mg->map = mmr_reserve_aligned(mg->len, mg->thp, mg->pgsz);
 
 	pthread_barrier_init(&mg->start, NULL, mg->nr_swapin + 2);
 	pthread_barrier_init(&mg->done, NULL, mg->nr_swapin + 2);
@@ -363,11 +405,11 @@ static void mg_setup(struct migrate *mg, const struct mmr_opts *opts)
 
 int main(int argc, char **argv)
 {
-	static struct migrate mg = { .nr_swapin = 2, .sweeps = 2,
+	static struct migrate mg = { .nr_swapin = 2, .sweeps = 2, .hold_ms = 300,
 				     .swap_arg = "none" };
 	static struct mg_worker workers[MMR_MAX_THREADS];
-	char threads[24], sweeps[24], pageouts[24], reads[24], offl[24];
-	char busy[24], blocks[24], thp[24], in[24], out[24];
+	char threads[24], sweeps[24], hold[24], pageouts[24], reads[24], offl[24];
+	char busy[24], blocks[24], refused[24], thp[24], in[24], out[24];
 	struct mmr_swap_io io0, io1;
 	struct mmr_opts opts;
 	struct mmr_run run;
@@ -394,8 +436,7 @@ int main(int argc, char **argv)
 		struct stamp_tally t = { 0 };
 
 		mg_refault(&mg);
-		mg.swapin_left = mg.nr_swapin;
-		mg.race_done = 0;
+		mg.paged_out = 0;
 		memset(mg.tally, 0, sizeof(mg.tally));
 		mmr_marker("round %lu start", run.rounds + 1);
 		pthread_barrier_wait(&mg.start);
@@ -415,11 +456,13 @@ int main(int argc, char **argv)
 
 	snprintf(threads, sizeof(threads), "%lu", mg.nr_swapin);
 	snprintf(sweeps, sizeof(sweeps), "%lu", mg.sweeps);
+	snprintf(hold, sizeof(hold), "%lu", mg.hold_ms);
 	snprintf(pageouts, sizeof(pageouts), "%lu", mg.pageouts);
 	snprintf(reads, sizeof(reads), "%lu", mg.swapin_reads);
 	snprintf(offl, sizeof(offl), "%lu", mg.offlines);
 	snprintf(busy, sizeof(busy), "%lu", mg.offline_busy);
 	snprintf(blocks, sizeof(blocks), "%u", mg.nr_blocks);
+	snprintf(refused, sizeof(refused), "%lu", mg.refused);
 	snprintf(thp, sizeof(thp), "%lu", mg.thp_rounds);
 	mmr_swap_io_delta(in, sizeof(in), io1.in, io0.in, io0.ok && io1.ok);
 	mmr_swap_io_delta(out, sizeof(out), io1.out, io0.out, io0.ok && io1.ok);
@@ -429,7 +472,9 @@ int main(int argc, char **argv)
 				mmr_swap_dev_field(&mg.swap),
 				MMR_FIELD_RAW("threads", threads),
 				MMR_FIELD_RAW("sweeps", sweeps),
+				MMR_FIELD_RAW("hold_ms", hold),
 				MMR_FIELD_RAW("movable_blocks", blocks),
+				MMR_FIELD_RAW("blocks_refused", refused),
 				MMR_FIELD_RAW("offlines", offl),
 				MMR_FIELD_RAW("offline_busy", busy),
 				MMR_FIELD_RAW("pageouts", pageouts),

@@ -239,10 +239,13 @@ def write(outdir: Path, summary: dict, guest: Path, workload: str) -> Path:
         for f in s["kernel_health"][:20]:
             at = f.get("after_stress_s")
             md.append(f"{f['kind']}: {f['line']}"
-                      + (f"  ({at:+.3f} s after stress start)" if at is not None else ""))
+                      + (f"  ({at:+.3f} s after stress start" if at is not None else "")
+                      + (f", stalled {f['stalled_s']} s" if "stalled_s" in f else "")
+                      + (")" if at is not None else ""))
             md += [f"    {frame}" for frame in f.get("stack", [])]
             if "injections_before" in f:
-                md.append(f"    mmrace injections in the {timeline.WINDOW_S:g} s before: "
+                md.append(f"    mmrace injections in the {timeline.WINDOW_S:g} s before "
+                          f"{'the stall began' if 'stalled_s' in f else 'it'}: "
                           f"{f['injections_before']}")
                 md += [f"      {line}" for line in f["last_injections"]]
         md.append("```")

@@ -330,6 +330,9 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
     lines += [
         'cat "$D/sites" > /out/sites.txt',
         'echo 1 > "$D/reset"',
+        # when an RCU stall is first reported (timeline.py)
+        f'say "{timeline.RCU_TIMEOUT[len("mmrace-job: "):]}$(cat '
+        '/sys/module/rcupdate/parameters/rcu_cpu_stall_timeout 2>/dev/null)"',
     ]
     if sc.target_file:
         lines += [f": > {q(sc.target_file)} || fail 'cannot create {sc.target_file}'",

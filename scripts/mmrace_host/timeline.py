@@ -11,7 +11,14 @@ the panic prints the trace buffer to the console, in the latency format,
 time stamps in microseconds since the buffer was reset.  The marker's own
 time stamp there puts the dumped events on the stress clock, and the
 mmrace_inject events in the seconds before a finding are the delays that
-preceded it.  Tested on recorded consoles in scripts/tests/test_data/.
+preceded it.
+
+A stall is reported long after it began: a soft lockup and a hung task say
+for how long ("stuck for 22s!", "blocked for more than 5 seconds"), and an
+RCU stall is first reported at rcu_cpu_stall_timeout, which the job prints
+("mmrace-job: rcu_cpu_stall_timeout=21").  The injections counted are those
+before the stall began.  Tested on recorded consoles in
+scripts/tests/test_data/.
 """
 
 import re
@@ -20,6 +27,12 @@ MARK = "mmrace-job: stress start"
 WINDOW_S = 5.0          # "just before": the injections this long before a finding
 SHOWN = 3               # the last few of them, as dumped
 
+RCU_TIMEOUT = "mmrace-job: rcu_cpu_stall_timeout="
+_STALLED = {
+    "soft_lockup": re.compile(r"stuck for (\d+)s"),
+    "hung_task": re.compile(r"blocked for more than (\d+) seconds"),
+}
+_RCU_TIMEOUT = re.compile(re.escape(RCU_TIMEOUT) + r"(\d+)")
 _PRINTK_TS = re.compile(r"^\s*(?:<\d+>)?\[\s*(\d+\.\d+)\]")
 _DUMP_BEGIN = re.compile(r"Dumping ftrace (?:buffer|instance \S+ buffer):")
 # "[  5.1] mmrace-s-112     3d..1. 4347823us : mmrace_inject: site=..."
@@ -61,11 +74,23 @@ def dumped_events(text: str) -> list:
     return [((us - zero) / 1e6, ev, f"{comm} {ev}: {body}") for us, ev, body, comm in events]
 
 
+def stalled_for(kind: str, line: str, text: str):
+    """Seconds a stall had lasted when it was reported; None for other kinds
+    or when the console does not say."""
+    if kind == "rcu_stall":
+        m = _RCU_TIMEOUT.search(text)
+        return int(m.group(1)) if m else None
+    rx = _STALLED.get(kind)
+    m = rx.search(line) if rx else None
+    return int(m.group(1)) if m else None
+
+
 def annotate(findings: list, text: str) -> list:
-    """Each finding dict with `after_stress_s` (None if unknown) and, when
-    the trace was dumped, `injections_before` (mmrace_inject events in the
-    WINDOW_S seconds up to the finding) and `last_injections` (the last
-    SHOWN of them)."""
+    """Each finding dict with `after_stress_s` (None if unknown), for a
+    stall also `stalled_s`, and, when the trace was dumped,
+    `injections_before` (mmrace_inject events in the WINDOW_S seconds up to
+    the finding, or up to the stall's start) and `last_injections` (the
+    last SHOWN of them)."""
     start = stress_start(text)
     dumped = dumped_events(text)
     events = [e for e in dumped if e[1] == "mmrace_inject"]
@@ -74,8 +99,12 @@ def annotate(findings: list, text: str) -> list:
         ts = _printk_ts(f["line"])
         at = round(ts - start, 3) if ts is not None and start is not None else None
         g = dict(f, after_stress_s=at)
+        stalled = stalled_for(f["kind"], f["line"], text)
+        if stalled is not None:
+            g["stalled_s"] = stalled
         if dumped and at is not None:
-            before = [e for e in events if at - WINDOW_S <= e[0] <= at]
+            until = at - (stalled or 0)
+            before = [e for e in events if until - WINDOW_S <= e[0] <= until]
             g["injections_before"] = len(before)
             g["last_injections"] = [f"{t:+.3f} s {line}" for t, _, line in before[-SHOWN:]]
         out.append(g)
