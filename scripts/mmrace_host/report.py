@@ -152,6 +152,14 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
     evidence = window_evidence(sc.evidence_for(kernel.name), counters)
     v = verdict(stress, findings, evidence["met"])
     s = stress or {}
+    health_list = health_findings(res)
+    ttfd, stressed = s.get("time_to_first_detection_s"), s.get("stress_seconds")
+    if v == "kernel-health" and ttfd is None:
+        # the first finding is the detection; a sick guest's stressor never
+        # reported, so its stress ended there too (as far as anyone knows)
+        ttfd = next((f["after_stress_s"] for f in health_list
+                     if f["kind"] != "warning" and f.get("after_stress_s") is not None), None)
+        stressed = stressed if stressed is not None else ttfd
     return {
         "scenario": sc.name,
         "race": sc.race,
@@ -164,8 +172,8 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "bad_rounds": s.get("bad_rounds"),
         "rounds": s.get("rounds"),
         "classes": s.get("classes"),
-        "time_to_first_detection_s": s.get("time_to_first_detection_s"),
-        "stress_seconds": s.get("stress_seconds"),
+        "time_to_first_detection_s": ttfd,
+        "stress_seconds": stressed,
         "injections": counters["injections"],
         "overlaps": counters["overlaps"],
         "window_evidence": evidence,
@@ -175,7 +183,7 @@ def summarize(sc, kernel, inject: bool, res, guest: Path) -> dict:
         "oracle_value": counters.get(sc.oracle) if sc.oracle else None,
         "oracle_expected": sc.expect_oracle.get(kernel.name),
         "stressor": stress,
-        "kernel_health": health_findings(res),
+        "kernel_health": health_list,
         "kernel_health_counts": health.counts(res.health),
         "stressor_rc": rc,
         "job_error": (_read(guest / "job.error", "") or "").strip() or None,
