@@ -348,6 +348,7 @@ static void test_bad_anon(void)
 		{ { "--sweeps", "0" }, "out of range 1..1000000" },
 		{ { "--swap", "brd:1q" }, "'1q' is not a size" },
 		{ { "--no-offline=1" }, "--no-offline" },
+		{ { "--hold", "60001" }, "out of range 0..60000" },
 	};
 
 	long pgsz = sysconf(_SC_PAGESIZE);
@@ -423,7 +424,7 @@ static void test_help(void)
 		"(default 256)", NULL
 	};
 	static const char *const migrate[] = {
-		COMMON_HELP, "--threads N", "--sweeps N",
+		COMMON_HELP, "--threads N", "--sweeps N", "--hold MS",
 		"--swap none|off|zram:SIZE|brd:SIZE", "--no-offline",
 		"mmr-pageout,mmr-swapin (one per --threads)", "movablecore=",
 		"(default 2048)", NULL
