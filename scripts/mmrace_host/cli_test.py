@@ -7,9 +7,10 @@
    R2/R3 sites (guest-sites.sh), the stressors' selftest with the tests
    that change swap, mTHP and cgroups (guest-selftest.sh), and the governor
    under every site at its largest settings for 60 s (guest-hostile.sh);
-4. faults: a forced panic (sysrq) and a forced hung task (a writer on a
-   frozen file system) on one kernel, each reported as a kernel-health
-   finding of its kind with exit code 3 (scripts/tests/faults/);
+4. faults: a forced panic (sysrq), a forced hung task (a writer on a
+   frozen file system) and a forced oops (a test-only module, never part
+   of mmrace.ko) on one kernel, each reported as a kernel-health finding
+   of its kind with exit code 3 (scripts/tests/faults/);
 5. controls: every expectation the scenario files state for the Debian
    kernels, with injection (pipeline.run_controls, as `mmrace controls`):
    positive controls must find their corruption, negative ones nothing, and
@@ -153,18 +154,29 @@ def guest_module_tests(tap: Tap, outroot: Path):
         guest_scripts(tap, outroot, name, GUEST_SCRIPTS, bins, "module suite")
 
 
-# Deliberate faults, made by the kernel's own interfaces, never by mmrace
-# (scripts/tests/faults/): each must come out as a kernel-health finding of
-# its kind, exit code 3.  One kernel: the path through the harness is the same.
+# Deliberate faults, made by the kernel's own interfaces or a test-only
+# module, never by mmrace (scripts/tests/faults/): each must come out as a
+# kernel-health finding of its kind, exit code 3.  One kernel: the path
+# through the harness is the same.  (scenario, kind, test module directory)
 FAULT_KERNEL = "debian-6.12"
-FAULTS = (("forced-panic.toml", "panic"), ("forced-hang.toml", "hung_task"))
+FAULTS = (("forced-panic.toml", "panic", None), ("forced-hang.toml", "hung_task", None),
+          ("forced-oops.toml", "oops", "oops"))
+
+
+def _fault_files(module_dir) -> dict:
+    """The test-only module built for FAULT_KERNEL, as /job/<name>.ko."""
+    if not module_dir:
+        return {}
+    mb = modbuild.build_module(kernels.fetch(FAULT_KERNEL), TESTS / "faults" / module_dir)
+    return {f"/job/{mb.ko.name}": mb.ko.read_bytes()}
 
 
 def forced_faults(tap: Tap, outroot: Path):
-    for name, kind in FAULTS:
+    for name, kind, module_dir in FAULTS:
         try:
             s = pipeline.run_scenario(str(TESTS / "faults" / name), FAULT_KERNEL,
-                                      out=outroot / "faults" / name[:-5], quiet=True)
+                                      out=outroot / "faults" / name[:-5], quiet=True,
+                                      files=_fault_files(module_dir))
         except Exception as e:
             tap.ok(False, f"{name}: reported", f"{type(e).__name__}: {e}")
             continue

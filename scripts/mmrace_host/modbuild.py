@@ -4,6 +4,8 @@ Never builds in the repository: `M=$PWD` would mix objects of two kernels, and
 `make M=... clean` deletes every *.ko/*.o below M. Kbuild and module/ are copied to
 <cache>/modbuild/<kernel>-<release>/src and built there with
 `make -C KDIR M=<that dir>`; a rebuild happens only when the sources' hash changed.
+Any other directory with a Kbuild of one `obj-m` module (the test-only module of
+scripts/tests/faults/oops/) builds the same way, in a cache directory of its own.
 """
 
 import os
@@ -19,6 +21,7 @@ from .tools import need, progress
 
 SOURCES = ("Kbuild", "module")     # what is copied from the repo, generically
 MODULE = "mmrace.ko"
+_OBJ_M = re.compile(r"^obj-m\s*\+?=\s*(\w+)\.o\s*$", re.M)
 _WARN = re.compile(r"warning:", re.IGNORECASE)
 
 
@@ -61,27 +64,41 @@ def make_flags(kernel: Kernel) -> list:
     return flags
 
 
+def module_name(kbuild: Path) -> str:
+    """The .ko a Kbuild file builds: its one obj-m line."""
+    names = _OBJ_M.findall(kbuild.read_text())
+    if len(names) != 1:
+        raise BuildError(f"{kbuild}: not one 'obj-m += NAME.o' line")
+    return names[0] + ".ko"
+
+
 def build_module(kernel: Kernel, repo: Path, force: bool = False, jobs: int = None) -> ModuleBuild:
-    """Build (or reuse) mmrace.ko for `kernel` from repo's Kbuild + module/."""
+    """Build (or reuse) mmrace.ko for `kernel` from repo's Kbuild + module/,
+    or the module of another directory's Kbuild from every file there."""
     need("make")
     need("gcc")
     repo = Path(repo).resolve()
     if not (repo / "Kbuild").is_file():
         raise BuildError(f"{repo}/Kbuild not found")
-    files = _source_files(repo)
+    name = module_name(repo / "Kbuild")
+    if name == MODULE:
+        files = _source_files(repo)
+    else:
+        files = [f for f in repo.rglob("*") if f.is_file() and not _is_build_output(f)]
     flags = make_flags(kernel)
     h = cache.hash_files(files, base=repo)
     h = f"{h}-{kernel.release}-{kernel.version}-{' '.join(flags)}"
 
-    bdir = cache.subdir("modbuild", f"{kernel.name}-{kernel.release}")
+    tag = "" if name == MODULE else "-" + name[:-3]
+    bdir = cache.subdir("modbuild", f"{kernel.name}-{kernel.release}{tag}")
     src = bdir / "src"
     stamp = bdir / "hash"
     log = bdir / "build.log"
-    ko = src / MODULE
+    ko = src / name
     if not force and ko.exists() and stamp.exists() and stamp.read_text() == h:
         return ModuleBuild(ko=ko, log=log, warnings=_warnings(log), rebuilt=False, src_hash=h)
 
-    progress(f"build {MODULE} for {kernel.name} ({kernel.release})")
+    progress(f"build {name} for {kernel.name} ({kernel.release})")
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)

@@ -129,10 +129,11 @@ def _summary(sc, k, inject: bool, res, out: Path, extra_args, knobs) -> dict:
 def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
                  until_first: bool = False, duration: float = None, out: Path = None,
                  accel: str = None, quiet: bool = False, extra_args: list = (),
-                 knobs: dict = None) -> dict:
+                 knobs: dict = None, files: dict = None) -> dict:
     """Run one scenario (name or path) in one guest; returns the summary (also
     written to out).  extra_args override the scenario's stressor arguments,
-    knobs ({site: {knob: value}}) its knob values."""
+    knobs ({site: {knob: value}}) its knob values; files (guest path ->
+    bytes) go into the job's archive beside the job."""
     with _PREPARING:
         sc, guest, duration, k, base, job = _scenario_job(sc_spec, kernel_name, inject,
                                                           until_first, duration, accel,
@@ -143,7 +144,7 @@ def run_scenario(sc_spec: str, kernel_name: str, inject: bool = True,
     progress(f"run {sc.name} on {k.name} ({k.release}), injection "
              f"{'on' if inject else 'off'}, {duration:g} s{' until first' if until_first else ''}"
              f" -> {out}")
-    res = boot_job(k, base, {"/job/run.sh": job}, guest, out,
+    res = boot_job(k, base, {**(files or {}), "/job/run.sh": job}, guest, out,
                    duration + guest.timeout_slack_s, ConsolePrinter(False, quiet))
     return _summary(sc, k, inject, res, out, extra_args, knobs)
 

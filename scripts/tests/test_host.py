@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mmrace_host import censored, cli_campaign, module_names, qemupkg, report, scenario  # noqa: E402
+from mmrace_host import censored, cli_campaign, modbuild, module_names, qemupkg, report, scenario  # noqa: E402
 from mmrace_host.tools import ToolError  # noqa: E402
 
 
@@ -119,6 +119,12 @@ class ScenarioCheckTest(unittest.TestCase):
         job = scenario.job_script(sc, inject=False, until_first=False, duration=5)
         self.assertNotIn("enable 1", job)
         self.assertNotIn("--until-first", job)
+
+    def test_module_names_come_from_kbuild(self):
+        repo = Path(__file__).resolve().parents[2]
+        self.assertEqual(modbuild.module_name(repo / "Kbuild"), "mmrace.ko")
+        self.assertEqual(modbuild.module_name(repo / "scripts/tests/faults/oops/Kbuild"),
+                         "mmrace_test_oops.ko")
 
     def test_the_stress_start_is_marked_before_the_stressor(self):
         job = scenario.job_script(scenario.load("zap-lostwrite"), True, False, 5)
