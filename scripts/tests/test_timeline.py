@@ -45,6 +45,16 @@ class TimelineTest(unittest.TestCase):
         self.assertEqual((first["kind"], first["after_stress_s"]), ("list_corruption", 0.086))
         self.assertEqual((first["injections_before"], first["last_injections"]), (0, []))
 
+    def test_a_stall_counts_the_injections_before_it_began(self):
+        text = console("r4-rcu-stall")
+        stall = timeline.annotate(findings(text), text)[0]
+        self.assertEqual((stall["kind"], stall["after_stress_s"], stall["stalled_s"]),
+                         ("rcu_stall", 21.523, 21))
+        self.assertEqual(stall["injections_before"], 30)
+        self.assertTrue(stall["last_injections"][-1].startswith("+0.201 s mmr-swap-110 "
+                                                                 "mmrace_inject: site=swapin.found"))
+        self.assertIn("swap_cache_get_folio+0x56/0x180", health.stacks(text, health.scan(text))[0])
+
     def test_injections_in_the_window_before_a_finding(self):
         (f,) = timeline.annotate(findings(DUMP), DUMP)
         self.assertEqual(f["after_stress_s"], 2.5)
