@@ -140,6 +140,9 @@ static inline void mmr_cpu_relax(void)
 /* Name the calling thread and, if @cpu >= 0, pin it there. */
 void mmr_thread_setup(const char *name, int cpu);
 
+/* Rename the calling thread: a phase of its work a comm filter can tell. */
+void mmr_thread_rename(const char *name);
+
 /*
  * Small sysfs, procfs and cgroupfs files.  mmr_read_file() returns the
  * length read with the trailing newline removed, mmr_write_file() 0; both

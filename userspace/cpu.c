@@ -54,13 +54,18 @@ void mmr_cpus_check(const struct mmr_cpus *cpus, int nr_threads)
 				 cpus->cpu[i]);
 }
 
+void mmr_thread_rename(const char *name)
+{
+	if (prctl(PR_SET_NAME, name))
+		mmr_fail("naming thread %s: %s", name, strerror(errno));
+}
+
 void mmr_thread_setup(const char *name, int cpu)
 {
 	cpu_set_t set;
 
 	/* Before anything else: the module's comm filter must see the name. */
-	if (prctl(PR_SET_NAME, name))
-		mmr_fail("naming thread %s: %s", name, strerror(errno));
+	mmr_thread_rename(name);
 	if (cpu < 0)
 		return;
 	CPU_ZERO(&set);

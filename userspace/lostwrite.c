@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -67,6 +68,9 @@ struct lostwrite {
 	unsigned long first_page;	/* where this round's writing starts */
 	bool pmd_mapped;		/* --huge: this round's prefault got PMDs */
 	unsigned long pmd_rounds, not_pmd_rounds;
+	unsigned long writer_stores;	/* while the zap ran, over the run */
+	unsigned long writer_faults;	/* ... that took a page fault */
+	unsigned long round_faults;	/* this round's share of writer_faults */
 	int zap_done;
 	bool stop;
 	pthread_barrier_t start, go, done;
@@ -222,15 +226,35 @@ static bool lw_zap_done(struct lostwrite *lw)
 	return __atomic_load_n(&lw->zap_done, __ATOMIC_ACQUIRE);
 }
 
+static long lw_thread_faults(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_THREAD, &ru))
+		mmr_fail("getrusage: %s", strerror(errno));
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
+/*
+ * Store round and round the range until the zap is done.  A store that
+ * faults (its TLB entry gone, the PTE cleared) no longer writes through a
+ * stale entry: it waits for the zap's page-table lock and maps the page
+ * afresh, so the faults say how much of the race the writer sat out.
+ */
 static void lw_write(struct lostwrite *lw)
 {
-	unsigned long i = lw->first_page;
+	unsigned long i = lw->first_page, stores = 0;
+	long faults = lw_thread_faults();
 
 	while (!lw_zap_done(lw)) {
 		lw_store(lw, i);
+		stores++;
 		if (++i == lw->opts->pages)
 			i = 0;
 	}
+	lw->round_faults = lw_thread_faults() - faults;
+	lw->writer_faults += lw->round_faults;
+	lw->writer_stores += stores;
 }
 
 static void lw_zap(struct lostwrite *lw)
@@ -384,7 +408,7 @@ int main(int argc, char **argv)
 	struct lw_worker workers[LW_NR_THREADS];
 	struct mmr_opts opts;
 	struct mmr_run run;
-	char pmd[24], not_pmd[24];
+	char pmd[24], not_pmd[24], stores[24], faults[24];
 	uint64_t rnd;
 	int i, err;
 
@@ -411,6 +435,7 @@ int main(int argc, char **argv)
 		pthread_barrier_wait(&lw.start);
 		pthread_barrier_wait(&lw.go);
 		pthread_barrier_wait(&lw.done);
+		mmr_marker("round %lu writer_faults=%lu", round, lw.round_faults);
 		if (lw.huge) {
 			mmr_marker("round %lu pmd_mapped=%d", round, lw.pmd_mapped);
 			*(lw.pmd_mapped ? &lw.pmd_rounds : &lw.not_pmd_rounds) += 1;
@@ -423,6 +448,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < LW_NR_THREADS; i++)
 		pthread_join(workers[i].thread, NULL);
 
+	snprintf(stores, sizeof(stores), "%lu", lw.writer_stores);
+	snprintf(faults, sizeof(faults), "%lu", lw.writer_faults);
 	snprintf(pmd, sizeof(pmd), "%lu", lw.pmd_rounds);
 	snprintf(not_pmd, sizeof(not_pmd), "%lu", lw.not_pmd_rounds);
 	return mmr_run_report(&run, &lw_stressor, &opts,
@@ -432,6 +459,8 @@ int main(int argc, char **argv)
 				      MMR_FIELD_RAW("huge", lw.huge ? "true" : "false"),
 				      MMR_FIELD_RAW("pmd_mapped_rounds", pmd),
 				      MMR_FIELD_RAW("not_pmd_mapped_rounds", not_pmd),
+				      MMR_FIELD_RAW("writer_stores", stores),
+				      MMR_FIELD_RAW("writer_faults", faults),
 				      MMR_FIELD_END,
 			      });
 }

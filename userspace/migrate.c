@@ -17,18 +17,23 @@
  *
  * The region is PMD THPs, every 4 KiB subpage stamped afresh each round.
  * A round has three phases: mmr-pageout MADV_PAGEOUTs every THP once while
- * the mmr-swapin threads fault random subpages (the references that keep
- * THPs in the swap cache); all wait --hold ms; then the swap-in threads
+ * the mmr-swapin threads fault random subpages of the THP being paged out
+ * (the references that keep THPs in the swap cache); all wait --hold ms; then the swap-in threads
  * read every subpage back and check it (the lookups of the other slots).
- * Throughout, mmr-offline cycles the movable memory blocks (ZONE_MOVABLE,
- * from movablecore= on the command line) offline and online.  The module's swapcache_slots oracle
- * counts the large swap-cache migrations and the slots they left stale.
+ * In the hold mmr-offline takes offline, and online again, the memory
+ * blocks that held the round's THPs when they were faulted (their PFNs
+ * from /proc/self/pagemap; ZONE_MOVABLE blocks, from movablecore= on the
+ * command line), which migrates what stayed in the swap cache.  The
+ * module's swapcache_slots oracle counts the large swap-cache migrations
+ * and the slots they left stale.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -41,6 +46,8 @@
 
 #define MG_MAX_SWAPIN	(MMR_MAX_THREADS - 2)
 #define MG_MAX_BLOCKS	256
+#define MG_MAX_THPS	64
+#define MG_MAX_BALLAST	128		/* THPs: 256 MiB on x86 */
 #define MG_MEMORY_DIR	"/sys/devices/system/memory"
 #define MG_MAIN_ID	0
 
@@ -48,6 +55,9 @@
 static const char *const mg_threads[] = {
 	"mmr-pageout", "mmr-swapin (one per --threads)", NULL
 };
+
+/* What a swap-in thread is called while it reads the region back. */
+#define MG_READBACK	"mmr-readback"
 
 struct migrate {
 	/* options */
@@ -64,12 +74,17 @@ struct migrate {
 	struct stamp_tally tally[MG_MAX_SWAPIN];
 	unsigned long hold_ms;
 	int paged_out;			/* this round's MADV_PAGEOUT pass is done */
+	unsigned long target;		/* the THP it is paging out */
 	bool stop;
 	pthread_barrier_t start, done;
 
-	/* online movable memory blocks in the rotation */
+	/* online movable memory blocks, and those of this round's THPs */
 	unsigned int nr_blocks;
 	int block[MG_MAX_BLOCKS];
+	unsigned long block_bytes;
+	int pagemap;			/* /proc/self/pagemap */
+	int thp_block[MG_MAX_THPS];	/* -1: not known */
+	unsigned long hold_seq;		/* holds begun */
 	int offline_block;		/* offline now, -1: none */
 	pthread_t offliner;
 	bool offliner_started;
@@ -79,6 +94,8 @@ struct migrate {
 	unsigned long swapin_reads;
 	unsigned long offlines, offline_busy;
 	unsigned long refused;		/* blocks offline refused (EINVAL) */
+	unsigned long thps_unmovable;	/* THPs found outside the movable set */
+	unsigned long ballast;		/* THPs parked out of the region */
 	unsigned long thp_rounds;	/* rounds that began with every THP */
 };
 
@@ -128,17 +145,19 @@ static const struct mmr_stressor mg_stressor = {
 		"A region of PMD-sized THPs, every 4 KiB subpage stamped afresh\n"
 		"each round, is pushed into the swap cache and read back while it\n"
 		"is migrated.  Each round mmr-pageout MADV_PAGEOUTs every THP once\n"
-		"while the mmr-swapin threads fault random subpages; a swap-in that\n"
-		"holds a THP while reclaim tries to free it leaves it in the swap\n"
-		"cache and on the LRU.  After --hold ms the swap-in threads read\n"
-		"every subpage back in an order of their own and check it.  All the\n"
-		"while mmr-offline takes the movable memory blocks offline and\n"
-		"online again one at a time, which migrates every folio in them.\n"
-		"Kernels before 6.7 (and 6.1 before 6.1.71) moved such a\n"
-		"folio into only the first of its swap-cache slots; the next\n"
-		"swap-in of another subpage spins on the freed folio (an RCU\n"
-		"stall) or maps a reused page.  The module's swapcache_slots\n"
-		"oracle counts those migrations and their stale slots.\n"
+		"while the mmr-swapin threads fault random subpages of the THP it\n"
+		"is paging out: a swap-in that holds a THP while reclaim tries to\n"
+		"free it leaves it in the swap cache and on the LRU.  After --hold\n"
+		"ms the swap-in threads, renamed mmr-readback, read every subpage\n"
+		"back in an order of their own and check it.  In the hold\n"
+		"mmr-offline takes offline and online again the movable memory\n"
+		"blocks that held the round's THPs (from /proc/self/pagemap), which\n"
+		"migrates every folio in them.  Kernels before 6.7 (and 6.1 before\n"
+		"6.1.71) moved such a folio into only the first of its swap-cache\n"
+		"slots; the next swap-in of another subpage spins on the freed\n"
+		"folio (an RCU stall) or maps a reused page.  The module's\n"
+		"swapcache_slots oracle counts those migrations and their stale\n"
+		"slots.\n"
 		"\n"
 		"After each round every subpage is checked: an older round's stamp\n"
 		"is a lost_write, a zero page zero_fill, another subpage's stamp\n"
@@ -208,61 +227,120 @@ static void mg_find_blocks(struct migrate *mg)
 	if (!mg->nr_blocks)
 		mmr_fail("no online movable memory blocks in %s: boot with movablecore= (e.g. movablecore=50%%)",
 			 MG_MEMORY_DIR);
+	if (mmr_read_file(MG_MEMORY_DIR "/block_size_bytes", buf, sizeof(buf)) <= 0 ||
+	    !(mg->block_bytes = strtoul(buf, NULL, 16)))
+		mmr_fail("%s/block_size_bytes: cannot read it", MG_MEMORY_DIR);
+	mg->pagemap = open("/proc/self/pagemap", O_RDONLY);
+	if (mg->pagemap < 0)
+		mmr_fail("/proc/self/pagemap: %s", strerror(errno));
+}
+
+/* The memory block of the page at @addr, from /proc/self/pagemap; -1 if none. */
+static int mg_block_of(const struct migrate *mg, const void *addr)
+{
+	uint64_t ent;
+	off_t off = (uintptr_t)addr / mg->pgsz * sizeof(ent);
+
+	if (pread(mg->pagemap, &ent, sizeof(ent), off) != sizeof(ent) ||
+	    !(ent & (1ULL << 63)) || !(ent & ((1ULL << 55) - 1)))
+		return -1;	/* not present, or no PFN (not root) */
+	return (ent & ((1ULL << 55) - 1)) * mg->pgsz / mg->block_bytes;
+}
+
+static bool mg_movable(const struct migrate *mg, int block)
+{
+	unsigned int i;
+
+	for (i = 0; i < mg->nr_blocks; i++)
+		if (mg->block[i] == block)
+			return true;
+	return false;
 }
 
 /*
- * Cycle one block after another: offline (migrating all), online again.
- * A block that offline refuses outright (EINVAL: it spans a hole or two
- * zones) leaves the rotation; one it could not empty in time stays.
+ * Offline one block (migrating what is in it) and online it again.  A
+ * block offline refuses outright (EINVAL: it spans a hole or two zones)
+ * leaves the movable set; one it could not empty in time stays.
+ */
+static void mg_cycle(struct migrate *mg, int b)
+{
+	unsigned int i;
+	int err;
+
+	err = mg_block_state(b, "offline");
+	if (err == -EINVAL) {
+		for (i = 0; i < mg->nr_blocks; i++)
+			if (mg->block[i] == b)
+				mg->block[i] = mg->block[--mg->nr_blocks];
+		mg->refused++;
+		return;
+	}
+	if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
+		mg->offline_busy++;	/* a page that would not move */
+		return;
+	}
+	if (err)
+		mmr_fail("memory%d: offline: %s", b, strerror(-err));
+	__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
+	err = mg_block_state(b, "online_movable");
+	if (err)
+		mmr_fail("memory%d: online_movable: %s", b, strerror(-err));
+	__atomic_store_n(&mg->offline_block, -1, __ATOMIC_RELEASE);
+	mg->offlines++;
+}
+
+/*
+ * Each hold (phase 2), take offline the blocks that held this round's THPs
+ * when they were faulted: what stayed in the swap cache is migrated then.
+ * THPs outside the movable blocks are counted, not chased.
  */
 static void *mg_offline(void *arg)
 {
 	struct migrate *mg = arg;
-	unsigned int i = 0;
-	int b, err;
+	unsigned long seen = 0, t, u;
+	int b;
 
 	mmr_thread_setup("mmr-offline", -1);
 	while (!__atomic_load_n(&mg->stop, __ATOMIC_ACQUIRE)) {
-		i %= mg->nr_blocks;
-		b = mg->block[i];
-		err = mg_block_state(b, "offline");
-		if (err == -EINVAL) {
-			mg->block[i] = mg->block[--mg->nr_blocks];
-			mg->refused++;
-			if (!mg->nr_blocks)
-				mmr_fail("no movable memory block can be taken offline (EINVAL from every one)");
+		if (__atomic_load_n(&mg->hold_seq, __ATOMIC_ACQUIRE) == seen) {
+			usleep(1000);
 			continue;
 		}
-		i++;
-		if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
-			mg->offline_busy++;	/* a page that would not move */
-			continue;
+		seen = __atomic_load_n(&mg->hold_seq, __ATOMIC_ACQUIRE);
+		for (t = 0; t < mg_nr_thps(mg); t++) {
+			b = mg->thp_block[t];
+			for (u = 0; u < t && mg->thp_block[u] != b; u++)
+				;
+			if (u < t)
+				continue;	/* that block is done already */
+			if (b < 0 || !mg_movable(mg, b)) {
+				mg->thps_unmovable++;
+				continue;
+			}
+			mg_cycle(mg, b);
 		}
-		if (err)
-			mmr_fail("memory%d: offline: %s", b, strerror(-err));
-		__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
-		err = mg_block_state(b, "online_movable");
-		if (err)
-			mmr_fail("memory%d: online_movable: %s", b, strerror(-err));
-		__atomic_store_n(&mg->offline_block, -1, __ATOMIC_RELEASE);
-		mg->offlines++;
 	}
 	return NULL;
 }
 
 /* ---- the racing threads ------------------------------------------------ */
 
-/* Phase 1, reclaim side: every THP into the swap cache, once. */
+/*
+ * Phase 1, reclaim side: every THP into the swap cache, once, the one
+ * being paged out published for the swap-in threads to aim at.
+ */
 static void mg_pageout(struct migrate *mg)
 {
 	unsigned long t;
 
 	for (t = 0; t < mg_nr_thps(mg); t++) {
+		__atomic_store_n(&mg->target, t, __ATOMIC_RELEASE);
 		if (madvise(mg->map + t * mg->thp, mg->thp, MADV_PAGEOUT))
 			mmr_fail("madvise(MADV_PAGEOUT): %s", strerror(errno));
 		mg->pageouts++;
 	}
 	__atomic_store_n(&mg->paged_out, 1, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&mg->hold_seq, 1, __ATOMIC_RELEASE);
 }
 
 static void mg_read(struct migrate *mg, unsigned int w, unsigned long i)
@@ -273,24 +351,29 @@ static void mg_read(struct migrate *mg, unsigned int w, unsigned long i)
 }
 
 /*
- * Phase 1, swap-in side: while reclaim runs, fault one random subpage of
- * a random THP after another: a fault that finds a THP in the swap cache
- * holds it there.  Phase 2: wait --hold ms with the rest still swapped
- * out, for the offliner to migrate such THPs.  Phase 3: read every
+ * Phase 1, swap-in side: while reclaim runs, fault one random subpage
+ * after another of the THP it is paging out: a fault that finds the THP
+ * in the swap cache holds it there.  Phase 2: wait --hold ms with the rest still swapped
+ * out, for the offliner to migrate such THPs.  Phase 3, renamed
+ * mmr-readback so that a comm filter can leave it alone: read every
  * subpage back, in an order of our own (an odd stride from a random
  * start), and check it: these lookups are the ones that find a stale slot.
  */
 static void mg_swapin(struct migrate *mg, unsigned int w, uint64_t *rnd)
 {
-	unsigned long pages = mg->opts->pages, s, k, i, step;
+	unsigned long pages = mg->opts->pages, sub = mg->thp / mg->pgsz;
+	unsigned long s, k, i, step;
 	struct timespec hold = {
 		.tv_sec = mg->hold_ms / 1000,
 		.tv_nsec = (mg->hold_ms % 1000) * 1000000,
 	};
 
+	mmr_thread_rename("mmr-swapin");
 	while (!__atomic_load_n(&mg->paged_out, __ATOMIC_ACQUIRE))
-		mg_read(mg, w, mmr_rand(rnd) % pages);
+		mg_read(mg, w, __atomic_load_n(&mg->target, __ATOMIC_ACQUIRE) * sub +
+			mmr_rand(rnd) % sub);
 	nanosleep(&hold, NULL);
+	mmr_thread_rename(MG_READBACK);
 	for (s = 0; s < mg->sweeps; s++) {
 		step = (mmr_rand(rnd) % pages) | 1;
 		i = mmr_rand(rnd) % pages;
@@ -335,16 +418,48 @@ static void mg_map(struct migrate *mg)
 		mmr_fail("madvise(MADV_HUGEPAGE): %s", strerror(errno));
 }
 
+/*
+ * Ballast: the allocator may hand out THPs from a block offline refuses
+ * (one that spans two zones where movablecore= put the start of
+ * ZONE_MOVABLE, or holds firmware pages).  Such a THP is moved out of the
+ * region with mremap() and kept for the run, so that the allocator's next
+ * THPs come from elsewhere; true if any was moved.
+ */
+static bool mg_park(struct migrate *mg)
+{
+	bool moved = false;
+	unsigned long t;
+	char *dst;
+	int b;
+
+	for (t = 0; t < mg_nr_thps(mg) && mg->ballast < MG_MAX_BALLAST; t++) {
+		b = mg->thp_block[t];
+		if (b >= 0 && mg_movable(mg, b))
+			continue;
+		dst = mmr_reserve_aligned(mg->thp, mg->thp, mg->pgsz);
+		if (mremap(mg->map + t * mg->thp, mg->thp, mg->thp,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, dst) == MAP_FAILED)
+			mmr_fail("mremap: %s", strerror(errno));
+		mg->ballast++;
+		moved = true;
+	}
+	return moved;
+}
+
 /* New THPs, every subpage stamped with this round's generation. */
 static void mg_refault(struct migrate *mg)
 {
 	unsigned long i, kb;
 
-	mg_map(mg);
 	mg->gen++;
-	for (i = 0; i < mg->opts->pages; i++)
-		stamp_write(mg_page(mg, i), mg->pgsz, i, mg->gen, MG_MAIN_ID,
-			    false);
+	do {
+		mg_map(mg);
+		for (i = 0; i < mg->opts->pages; i++)
+			stamp_write(mg_page(mg, i), mg->pgsz, i, mg->gen,
+				    MG_MAIN_ID, false);
+		for (i = 0; i < mg_nr_thps(mg) && !mg->no_offline; i++)
+			mg->thp_block[i] = mg_block_of(mg, mg->map + i * mg->thp);
+	} while (!mg->no_offline && mg_park(mg));
 	if (mmr_smaps_kb(mg->map, "AnonHugePages", &kb) &&
 	    kb * 1024 == mg->len)
 		mg->thp_rounds++;
@@ -386,6 +501,9 @@ static void mg_setup(struct migrate *mg, const struct mmr_opts *opts)
 	/* Whatever can be checked without changing anything, first. */
 	if (!mg->no_offline)
 		mg_find_blocks(mg);
+	if (mg_nr_thps(mg) > MG_MAX_THPS)
+		mmr_fail("--pages: %lu pages are more than %d THPs", opts->pages,
+			 MG_MAX_THPS);
 	mmr_swap_setup(&mg->swap, opts->seed);
 
 	mg->map = mmr_reserve_aligned(mg->len, mg->thp, mg->pgsz);
@@ -409,7 +527,8 @@ int main(int argc, char **argv)
 				     .swap_arg = "none" };
 	static struct mg_worker workers[MMR_MAX_THREADS];
 	char threads[24], sweeps[24], hold[24], pageouts[24], reads[24], offl[24];
-	char busy[24], blocks[24], refused[24], thp[24], in[24], out[24];
+	char busy[24], blocks[24], refused[24], unmov[24], ballast[24], thp[24];
+	char in[24], out[24];
 	struct mmr_swap_io io0, io1;
 	struct mmr_opts opts;
 	struct mmr_run run;
@@ -463,6 +582,8 @@ int main(int argc, char **argv)
 	snprintf(busy, sizeof(busy), "%lu", mg.offline_busy);
 	snprintf(blocks, sizeof(blocks), "%u", mg.nr_blocks);
 	snprintf(refused, sizeof(refused), "%lu", mg.refused);
+	snprintf(unmov, sizeof(unmov), "%lu", mg.thps_unmovable);
+	snprintf(ballast, sizeof(ballast), "%lu", mg.ballast);
 	snprintf(thp, sizeof(thp), "%lu", mg.thp_rounds);
 	mmr_swap_io_delta(in, sizeof(in), io1.in, io0.in, io0.ok && io1.ok);
 	mmr_swap_io_delta(out, sizeof(out), io1.out, io0.out, io0.ok && io1.ok);
@@ -475,6 +596,8 @@ int main(int argc, char **argv)
 				MMR_FIELD_RAW("hold_ms", hold),
 				MMR_FIELD_RAW("movable_blocks", blocks),
 				MMR_FIELD_RAW("blocks_refused", refused),
+				MMR_FIELD_RAW("thps_unmovable", unmov),
+				MMR_FIELD_RAW("ballast_thps", ballast),
 				MMR_FIELD_RAW("offlines", offl),
 				MMR_FIELD_RAW("offline_busy", busy),
 				MMR_FIELD_RAW("pageouts", pageouts),
