@@ -48,6 +48,7 @@
 #define MG_MAX_BLOCKS	256
 #define MG_MAX_THPS	64
 #define MG_MAX_BALLAST	128		/* THPs: 256 MiB on x86 */
+#define MG_BUSY_TRIES	3
 #define MG_MEMORY_DIR	"/sys/devices/system/memory"
 #define MG_MAIN_ID	0
 
@@ -78,9 +79,14 @@ struct migrate {
 	bool stop;
 	pthread_barrier_t start, done;
 
-	/* online movable memory blocks, and those of this round's THPs */
+	/*
+	 * Online movable memory blocks, changed by the offliner only; the
+	 * main thread's parking reads them unlocked (a stale answer misplaces
+	 * one THP for one round).  And the blocks of this round's THPs.
+	 */
 	unsigned int nr_blocks;
 	int block[MG_MAX_BLOCKS];
+	unsigned int busy[MG_MAX_BLOCKS];	/* offline EBUSY in a row */
 	unsigned long block_bytes;
 	int pagemap;			/* /proc/self/pagemap */
 	int thp_block[MG_MAX_THPS];	/* -1: not known */
@@ -93,7 +99,7 @@ struct migrate {
 	unsigned long pageouts;
 	unsigned long swapin_reads;
 	unsigned long offlines, offline_busy;
-	unsigned long refused;		/* blocks offline refused (EINVAL) */
+	unsigned long refused;		/* blocks dropped: EINVAL, or EBUSY thrice */
 	unsigned long thps_unmovable;	/* THPs found outside the movable set */
 	unsigned long ballast;		/* THPs parked out of the region */
 	unsigned long thp_rounds;	/* rounds that began with every THP */
@@ -257,30 +263,49 @@ static bool mg_movable(const struct migrate *mg, int block)
 	return false;
 }
 
+/* Drop block @b from the movable set: the region's THPs are parked off it. */
+static void mg_drop_block(struct migrate *mg, int b)
+{
+	unsigned int i;
+
+	for (i = 0; i < mg->nr_blocks; i++)
+		if (mg->block[i] == b) {
+			mg->block[i] = mg->block[--mg->nr_blocks];
+			mg->busy[i] = mg->busy[mg->nr_blocks];
+		}
+}
+
 /*
  * Offline one block (migrating what is in it) and online it again.  A
  * block offline refuses outright (EINVAL: it spans a hole or two zones)
- * leaves the movable set; one it could not empty in time stays.
+ * leaves the movable set at once; one it cannot empty (EBUSY: an
+ * unmovable page in it) after MG_BUSY_TRIES rounds in a row.
  */
 static void mg_cycle(struct migrate *mg, int b)
 {
 	unsigned int i;
 	int err;
 
+	for (i = 0; i < mg->nr_blocks && mg->block[i] != b; i++)
+		;
 	err = mg_block_state(b, "offline");
 	if (err == -EINVAL) {
-		for (i = 0; i < mg->nr_blocks; i++)
-			if (mg->block[i] == b)
-				mg->block[i] = mg->block[--mg->nr_blocks];
+		mg_drop_block(mg, b);
 		mg->refused++;
 		return;
 	}
 	if (err == -EBUSY || err == -EAGAIN || err == -EINTR) {
-		mg->offline_busy++;	/* a page that would not move */
+		mg->offline_busy++;
+		if (i < mg->nr_blocks && ++mg->busy[i] == MG_BUSY_TRIES) {
+			mg_drop_block(mg, b);
+			mg->refused++;
+		}
 		return;
 	}
 	if (err)
 		mmr_fail("memory%d: offline: %s", b, strerror(-err));
+	if (i < mg->nr_blocks)
+		mg->busy[i] = 0;
 	__atomic_store_n(&mg->offline_block, b, __ATOMIC_RELEASE);
 	err = mg_block_state(b, "online_movable");
 	if (err)

@@ -34,6 +34,9 @@ _STALLED = {
 }
 _RCU_TIMEOUT = re.compile(re.escape(RCU_TIMEOUT) + r"(\d+)")
 _PRINTK_TS = re.compile(r"^\s*(?:<\d+>)?\[\s*(\d+\.\d+)\]")
+# the job's own line, also when the serial console glued it to the end of
+# another; not the marker's copy in a trace dump ("tracing_mark_write: ...")
+_START = re.compile(r"\[\s*(\d+\.\d+)\]\s+" + re.escape(MARK) + r"\s*$")
 _DUMP_BEGIN = re.compile(r"Dumping ftrace (?:buffer|instance \S+ buffer):")
 # "[  5.1] mmrace-s-112     3d..1. 4347823us : mmrace_inject: site=..."
 _DUMP_LINE = re.compile(r"^\s*(?:<\d+>)?\[\s*\d+\.\d+\]\s+(\S+)\s+(\d+)\S*\s+(\d+)us.?:\s+"
@@ -48,10 +51,9 @@ def _printk_ts(line: str):
 def stress_start(text: str):
     """Printk time of the job's stress-start line; None without one."""
     for line in text.splitlines():
-        if line.rstrip().endswith(MARK):
-            ts = _printk_ts(line)
-            if ts is not None:
-                return ts
+        m = _START.search(line)
+        if m:
+            return float(m.group(1))
     return None
 
 

@@ -62,6 +62,13 @@ class TimelineTest(unittest.TestCase):
         self.assertEqual(f["last_injections"][-1],
                          "+2.000 s mmr-free-113 mmrace_inject: site=madvise_free.split delay_us=2000")
 
+    def test_the_start_line_glued_to_another_and_not_its_dump_copy(self):
+        text = ("mmrace-job: stress: mmrace-migrate --json[    7.774926] mmrace-job: stress start\n"
+                "[   29.755056]       sh-96        2..... 108447us : tracing_mark_write: "
+                "mmrace-job: stress start\n")
+        self.assertEqual(timeline.stress_start(text), 7.774926)
+        self.assertIsNone(timeline.stress_start(text.splitlines()[1]))
+
     def test_no_marker_no_clock(self):
         text = console("panic")
         (f,) = [g for g in timeline.annotate(findings(text), text) if g["kind"] == "panic"]
