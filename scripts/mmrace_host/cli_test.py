@@ -148,8 +148,10 @@ def guest_scripts(tap: Tap, outroot: Path, kname: str, scripts: tuple, bins: lis
 
 
 def guest_module_tests(tap: Tap, outroot: Path):
+    # every stressor: the selftest checks each one's arguments and --help
     bins = pipeline.build_stressors(["mmrace-lostwrite", "mmrace-zapbench", "mmrace-swapin",
-                                     "mmrace-folio", "mmrace-selftest"])
+                                     "mmrace-folio", "mmrace-split", "mmrace-migrate",
+                                     "mmrace-selftest"])
     for name in tap.kernels:
         guest_scripts(tap, outroot, name, GUEST_SCRIPTS, bins, "module suite")
 
