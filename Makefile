@@ -4,9 +4,11 @@
 #                 scenario set (positive and negative controls) in QEMU
 #   make check    scripts/check: install what is missing, run the test suite
 #   make check-buglab
-#                 the R2/R3 controls on bug-lab kernels (builds them on
-#                 first use, on 2 cores: about 20 minutes for the first
-#                 kernel of each source, under a minute for each other)
+#                 every control on a bug-lab kernel (R1 at PMD level, R2-R5,
+#                 the uffd race: a fix reverted or a candidate fix applied),
+#                 then the missing-symbol test; builds the kernels on first
+#                 use, on 2 cores about 20 minutes for the first kernel of
+#                 each config, under a minute for each other
 #   make check-peer
 #                 the peer suites: the kernel's own mm selftests (built from
 #                 Debian's linux-source) on 6.1 and 6.12 with the module

@@ -16,7 +16,7 @@ echo "TAP version 13"
 grep -q '^do_swap_page.after_read state=unresolved probe=-' $D/sites
 ok $? "do_swap_page.after_read unresolved: no swap_read_folio here"
 
-dmesg | grep -q 'mmrace: do_swap_page.after_read: no probe symbol, site disabled' &&
+dmesg | grep -q 'mmrace: do_swap_page.after_read: no probe symbol that can be probed, site disabled' &&
 	dmesg | grep -q 'mmrace: 5 of 6 sites resolved'
 ok $? "the module says so at load: one site disabled, 5 of 6 resolved"
 
