@@ -270,6 +270,8 @@ static void test_bad(void)
 		{ { "--file", "" }, "--file: empty" },
 		{ { "--file", "/nonexistent/dir/f" }, "No such file" },
 		{ { "--pages", "1\nx" }, "'1?x'" },
+		{ { "--hot", "0" }, "out of range" },
+		{ { "--map-offset", "512" }, "not below the 512 pages" },
 	};
 	bad_args("mmrace-lostwrite", bad, sizeof(bad) / sizeof(bad[0]));
 }
