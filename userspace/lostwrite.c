@@ -212,9 +212,10 @@ static size_t lw_table_span(const struct lostwrite *lw)
 static char *lw_map_at_offset(struct lostwrite *lw)
 {
 	size_t span = lw_table_span(lw);
-	char *base = mmr_reserve_aligned(lw->len + span, span, lw->pgsz);
+	size_t offset = lw->map_offset * lw->pgsz;
+	char *base = mmr_reserve_aligned(lw->len + offset, span, lw->pgsz);
 
-	return lw_map(lw, base + lw->map_offset * lw->pgsz, MAP_FIXED);
+	return lw_map(lw, base + offset, MAP_FIXED);
 }
 
 /*
@@ -424,18 +425,21 @@ static void lw_check(struct lostwrite *lw, unsigned long round,
 
 static void lw_setup(struct lostwrite *lw, const struct mmr_opts *opts)
 {
+	size_t table_pages;
+
 	lw->opts = opts;
 	lw->pgsz = sysconf(_SC_PAGESIZE);
 	lw->len = opts->pages * lw->pgsz;
+	table_pages = lw_table_span(lw) / lw->pgsz;
 	if (lw->hot > opts->pages)
 		lw->hot = opts->pages;
 
 	/* Arguments first: a bad one leaves no file behind. */
 	if (lw->huge)
 		lw_huge_check(lw);
-	if (lw->map_offset >= lw_table_span(lw) / lw->pgsz)
+	if (lw->map_offset >= table_pages)
 		mmr_fail("--map-offset %lu: not below the %zu pages of a page table",
-			 lw->map_offset, lw_table_span(lw) / lw->pgsz);
+			 lw->map_offset, table_pages);
 	if (lw->huge && lw->map_offset)
 		mmr_fail("--map-offset %lu: --huge maps by PMDs, from a PMD boundary",
 			 lw->map_offset);
