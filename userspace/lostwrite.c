@@ -223,7 +223,8 @@ static char *lw_map_at_offset(struct lostwrite *lw)
  * last pass.  Measured on Debian 6.1 with the writer's 16 pages anywhere in
  * 1024 and 4096 pages (every page dirty, 10 ms delays), every round that
  * lost writes had them in the last table: 14 of 14 with MADV_DONTNEED and
- * 8 of 8 with munmap at 1024 pages, 1 of 1 at 4096.  In an earlier pass:
+ * 8 of 8 with munmap at 1024 pages, 1 of 1 at 4096.  In an earlier pass
+ * (read from the traces, not measured directly):
  *
  * - the first table: writeback starts with the zap and reaches pages the
  *   zapper has not cleared yet, so it waits for the PTL the zapper holds
