@@ -6,7 +6,7 @@
  *     sites  site_defs  stats  oracles  reset  max_delay_us  budget_us
  *     <site>/enable delay_us delay_max_us probability interval times
  *            comm tgid                                   (read-write)
- *            ino min_order anon rendezvous_us    (where the site can use them)
+ *            ino min_order anon mapped rendezvous_us  (where the site can use them)
  *            hits matched injected ... (mmrace_counter_names, read-only)
  *
  * Every knob is one row of knobs[]: its field in struct mmrace_cfg, how
@@ -54,6 +54,7 @@ const char *const mmrace_counter_names[MMRACE_NR_COUNTERS] = {
 	[MMRACE_RV_MEETINGS]	= "rv_meetings",
 	[MMRACE_RV_TIMEOUTS]	= "rv_timeouts",
 	[MMRACE_RV_BUSY]	= "rv_busy",
+	[MMRACE_RV_LATE]	= "rv_late",
 	[MMRACE_IRQS_OFF]	= "irqs_off",
 };
 
@@ -122,7 +123,7 @@ enum knob_type {
 	K_INO,		/* decimal inode number, 0: any */
 	K_COMM,		/* a task name of printable characters, or "none" */
 	K_TGID,		/* "none", "*" (every task) or an existing tgid */
-	K_ANON,		/* "any", "anon" or "file" */
+	K_CHOICE,	/* "any" (MMRACE_ANY) or one of choices[], its index */
 };
 
 struct knob {
@@ -131,10 +132,16 @@ struct knob {
 	size_t offset;		/* of the field in struct mmrace_cfg */
 	u32 min, max;		/* K_U32 */
 	unsigned int filter;	/* MMRACE_F_* the site must have, 0: any site */
+	const char *const *choices;	/* K_CHOICE: the values 0 and 1 */
 };
+
+static const char *const anon_choices[] = { "file", "anon" };
+static const char *const mapped_choices[] = { "unmapped", "mapped" };
 
 #define KNOB(n, t, lo, hi, f) \
 	{ #n, t, offsetof(struct mmrace_cfg, n), lo, hi, f }
+#define CHOICE_KNOB(n, f) \
+	{ #n, K_CHOICE, offsetof(struct mmrace_cfg, n), 0, 0, f, n##_choices }
 static const struct knob knobs[] = {
 	KNOB(enable,        K_BOOL,  0, 1, 0),
 	KNOB(delay_us,      K_U32,   0, MMRACE_HARD_MAX_DELAY_US, 0),
@@ -146,11 +153,10 @@ static const struct knob knobs[] = {
 	KNOB(tgid,          K_TGID,  0, 0, 0),
 	KNOB(ino,           K_INO,   0, 0, MMRACE_F_INO),
 	KNOB(min_order,     K_U32,   0, 20, MMRACE_F_ORDER),
-	KNOB(anon,          K_ANON,  0, 0, MMRACE_F_ANON),
+	CHOICE_KNOB(anon, MMRACE_F_ANON),
+	CHOICE_KNOB(mapped, MMRACE_F_MAPPED),
 	KNOB(rendezvous_us, K_U32,   0, MMRACE_HARD_MAX_DELAY_US, MMRACE_F_KEY),
 };
-
-static const char *const anon_names[] = { "file", "anon" };
 
 /* The rules that tie knobs together, for every write. */
 static bool cfg_valid(const struct mmrace_cfg *c, u32 max_delay_us)
@@ -230,15 +236,15 @@ static int knob_parse(const struct knob *k, struct mmrace_cfg *cfg,
 			return -EINVAL;
 		cfg->tgid = tgid_global(n);
 		return cfg->tgid ? 0 : -EINVAL;
-	case K_ANON:
+	case K_CHOICE:
 		if (!strcmp(val, "any")) {
-			cfg->anon = MMRACE_ANY;
+			*(int *)field = MMRACE_ANY;
 			return 0;
 		}
-		n = match_string(anon_names, ARRAY_SIZE(anon_names), val);
+		n = match_string(k->choices, 2, val);
 		if (n < 0)
 			return -EINVAL;
-		cfg->anon = n;
+		*(int *)field = n;
 		return 0;
 	}
 	return -EINVAL;
@@ -248,6 +254,7 @@ static int knob_format(const struct knob *k, const struct mmrace_cfg *cfg,
 		       char *buf)
 {
 	const void *field = (const char *)cfg + k->offset;
+	int n;
 
 	switch (k->type) {
 	case K_BOOL:
@@ -266,9 +273,10 @@ static int knob_format(const struct knob *k, const struct mmrace_cfg *cfg,
 		if (cfg->tgid == MMRACE_TGID_ANY)
 			return sprintf(buf, "*\n");
 		return sprintf(buf, "%d\n", cfg->tgid);
-	case K_ANON:
-		return sprintf(buf, "%s\n", cfg->anon == MMRACE_ANY ?
-			       "any" : anon_names[cfg->anon]);
+	case K_CHOICE:
+		n = *(const int *)field;
+		return sprintf(buf, "%s\n", n == MMRACE_ANY ?
+			       "any" : k->choices[n]);
 	}
 	return 0;
 }

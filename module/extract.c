@@ -39,7 +39,7 @@ static unsigned long inode_ino(const struct inode *inode)
 	return get_kernel_nofault(ino, &inode->i_ino) ? 0 : ino;
 }
 
-/* A page's folio: frame, order, anon or file and then its inode. */
+/* A page's folio: frame, order, mapped, anon or file and then its inode. */
 static void folio_facts(struct page *page, struct mmrace_hit *hit)
 {
 	struct folio *folio = page_folio(page);
@@ -54,6 +54,7 @@ static void folio_facts(struct page *page, struct mmrace_hit *hit)
 	as = (struct address_space *)mapping;
 	hit->pfn = folio_pfn(folio);
 	hit->order = folio_order(folio);
+	hit->mapped = folio_mapped(folio);
 	hit->anon = !!(mapping & PAGE_MAPPING_ANON);
 	if (mapping && !(mapping & PAGE_MAPPING_FLAGS) &&
 	    !get_kernel_nofault(host, &as->host) && host)
@@ -189,7 +190,8 @@ static void fetch_key(unsigned long v, struct mmrace_hit *hit)
 	hit->key = v;
 }
 
-#define F_FOLIO (MMRACE_F_INO | MMRACE_F_ORDER | MMRACE_F_ANON | MMRACE_F_KEY)
+#define F_FOLIO (MMRACE_F_INO | MMRACE_F_ORDER | MMRACE_F_ANON | MMRACE_F_KEY | \
+		 MMRACE_F_MAPPED)
 #define F_SWAP (MMRACE_F_ORDER | MMRACE_F_ANON | MMRACE_F_KEY)	/* no file */
 #define F_VMA (MMRACE_F_INO | MMRACE_F_ANON | MMRACE_F_KEY)
 #define F_FILE (MMRACE_F_INO | MMRACE_F_KEY)

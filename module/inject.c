@@ -333,7 +333,10 @@ unsigned long mmrace_caller(struct pt_regs *regs)
 	return *(unsigned long *)kernel_stack_pointer(regs);
 }
 
-/* ino, min_order and anon filter what the hit knows; unknown never matches */
+/*
+ * ino, min_order, anon and mapped filter what the hit knows; unknown never
+ * matches
+ */
 static bool object_selected(const struct mmrace_cfg *cfg,
 			    const struct mmrace_hit *hit)
 {
@@ -342,6 +345,8 @@ static bool object_selected(const struct mmrace_cfg *cfg,
 	if (cfg->min_order && hit->order < (int)cfg->min_order)
 		return false;
 	if (cfg->anon != MMRACE_ANY && hit->anon != cfg->anon)
+		return false;
+	if (cfg->mapped != MMRACE_ANY && hit->mapped != cfg->mapped)
 		return false;
 	return true;
 }
@@ -376,6 +381,8 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 		site->def.object.type->fetch(regs_return_value(regs), hit);
 	if (site->scope_registered && !hit->ino)
 		hit->ino = scope_ino(site);
+	if (site->def.key_ino)
+		hit->key = hit->ino;
 	if (!object_selected(cfg, hit))
 		return;
 	mmrace_count(site, MMRACE_MATCHED, 1);
@@ -406,7 +413,8 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 
 static void hit_init(struct mmrace_hit *hit, unsigned long caller)
 {
-	*hit = (struct mmrace_hit){ .caller = caller, .order = -1, .anon = -1 };
+	*hit = (struct mmrace_hit){ .caller = caller, .order = -1, .anon = -1,
+				    .mapped = -1 };
 }
 
 /*

@@ -51,16 +51,17 @@
 #define MMRACE_TGID_NONE	(-1)	/* no tgid filter */
 #define MMRACE_TGID_ANY		0	/* "*": every task */
 
-/* anon filter values */
+/* anon and mapped filter values */
 #define MMRACE_ANY		(-1)
 
 /*
  * What a probe hit knows about the object it races on.
  * @ino: inode number of the file mapping, 0 if unknown or anonymous
  * @pfn: page frame, 0 if unknown
- * @key: rendezvous key (swap entry, folio pfn), 0 if none
+ * @key: rendezvous key (swap entry, folio pfn, inode), 0 if none
  * @order: folio order, -1 if unknown
  * @anon: 1 anonymous, 0 file, -1 unknown
+ * @mapped: 1 the folio is mapped (folio_mapped()), 0 not, -1 unknown
  */
 struct mmrace_hit {
 	unsigned long caller;
@@ -69,6 +70,7 @@ struct mmrace_hit {
 	unsigned long key;
 	int order;
 	int anon;
+	int mapped;
 };
 
 /* Filters a site can evaluate; the knobs exist only where they apply. */
@@ -76,6 +78,7 @@ struct mmrace_hit {
 #define MMRACE_F_ORDER		BIT(1)	/* min_order */
 #define MMRACE_F_ANON		BIT(2)	/* anon */
 #define MMRACE_F_KEY		BIT(3)	/* rendezvous_us */
+#define MMRACE_F_MAPPED		BIT(4)	/* mapped */
 
 /* [start, end) of a kernel function, resolved at load time */
 struct mmrace_range {
@@ -142,6 +145,12 @@ struct mmrace_site_def {
 	struct mmrace_alts overlap_symbol;
 	struct mmrace_fetch overlap;
 	struct mmrace_alts overlap_callers[MMRACE_MAX_CALLERS];
+	/*
+	 * key=ino: rendezvous on the hit's file, not on its object, so that
+	 * two paths that share only the file (a zap's flush, writeback of one
+	 * of its folios) can meet.
+	 */
+	bool key_ino;
 	unsigned int filters;		/* MMRACE_F_*, from the types */
 	char *buf;
 };
@@ -158,6 +167,7 @@ struct mmrace_cfg {
 	unsigned long ino;	/* 0: any mapping */
 	u32 min_order;		/* folios of at least this order */
 	int anon;		/* MMRACE_ANY, 0 file, 1 anonymous */
+	int mapped;		/* MMRACE_ANY, 0 unmapped, 1 mapped */
 	u32 rendezvous_us;	/* 0: plain delays */
 	char comm[TASK_COMM_LEN];	/* "": no comm filter */
 	struct rcu_head rcu;
@@ -174,6 +184,7 @@ enum mmrace_counter {
 	MMRACE_RV_MEETINGS,	/* second arrivals that found a waiter */
 	MMRACE_RV_TIMEOUTS,	/* waits that ended alone */
 	MMRACE_RV_BUSY,		/* first arrivals whose slot held another key */
+	MMRACE_RV_LATE,		/* first arrivals just after a meeting on their key */
 	MMRACE_IRQS_OFF,	/* matched hits whose window ran with IRQs off */
 	MMRACE_NR_COUNTERS,
 };

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * mmrace tracepoints: one event per injected delay (emitted when the delay
- * starts) and one per overlap (the competing path ran inside a delay), so
- * "trace-cmd record -e mmrace" orders them among the kernel's own events.
+ * starts), one per overlap (the competing path ran inside a delay) and one
+ * per rendezvous wait (emitted when it ends, met or alone), so "trace-cmd
+ * record -e mmrace" orders them among the kernel's own events.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mmrace
@@ -52,6 +53,26 @@ TRACE_EVENT(mmrace_overlap,
 	),
 	TP_printk("site=%s ino=%lu pfn=0x%lx",
 		  __entry->site, __entry->ino, __entry->pfn)
+);
+
+TRACE_EVENT(mmrace_rendezvous,
+	TP_PROTO(const char *site, unsigned long key, u64 waited_ns, bool met),
+	TP_ARGS(site, key, waited_ns, met),
+	TP_STRUCT__entry(
+		__array(char, site, MMRACE_TRACE_SITE_LEN)
+		__field(unsigned long, key)
+		__field(u64, waited_ns)
+		__field(bool, met)
+	),
+	TP_fast_assign(
+		strscpy(__entry->site, site, MMRACE_TRACE_SITE_LEN);
+		__entry->key = key;
+		__entry->waited_ns = waited_ns;
+		__entry->met = met;
+	),
+	TP_printk("site=%s key=0x%lx waited_us=%llu %s",
+		  __entry->site, __entry->key, __entry->waited_ns / 1000,
+		  __entry->met ? "met" : "alone")
 );
 
 #endif /* _MMRACE_TRACE_H */

@@ -18,11 +18,19 @@
  * The order of events is inject.c's window(): a second arrival first gets
  * its delay granted (it needs a non-zero delay_us), then wakes the waiter,
  * then delays.
+ *
+ * A first arrival that comes less than rendezvous_us after a meeting on
+ * its key does not wait (rv_late): the window met there is open or just
+ * closed, and the path that opened it is not coming back at once.  On R1
+ * writeback keeps finding the writer's pages mapped again after the zap
+ * (the writer faults them back in): without this, each of them would wait
+ * out rendezvous_us for a zap that has already been.
  */
 #include <linux/hash.h>
 #include <linux/spinlock.h>
 
 #include "mmrace.h"
+#include "mmrace_trace.h"
 
 #define RV_BITS 6
 
@@ -30,6 +38,9 @@ struct rv_slot {
 	raw_spinlock_t lock;
 	unsigned long key;	/* 0: free */
 	int met;
+	/* the last meeting on a key of this hash: a hint, read unlocked */
+	unsigned long opened_key;
+	u64 opened_ns;
 };
 
 static struct rv_slot rv_slots[1 << RV_BITS];
@@ -57,7 +68,7 @@ bool mmrace_rendezvous_waiting(unsigned long key)
 	       !READ_ONCE(slot->met);
 }
 
-/* Wake the task waiting on @key, if there still is one. */
+/* Wake the task waiting on @key, if there still is one: its window opens. */
 bool mmrace_rendezvous_join(unsigned long key)
 {
 	struct rv_slot *slot = rv_slot(key);
@@ -67,6 +78,8 @@ bool mmrace_rendezvous_join(unsigned long key)
 	raw_spin_lock_irqsave(&slot->lock, flags);
 	if (slot->key == key && !slot->met) {
 		WRITE_ONCE(slot->met, 1);
+		WRITE_ONCE(slot->opened_ns, ktime_get_mono_fast_ns());
+		WRITE_ONCE(slot->opened_key, key);
 		met = true;
 	}
 	raw_spin_unlock_irqrestore(&slot->lock, flags);
@@ -103,14 +116,21 @@ static bool rv_release(struct rv_slot *slot)
 
 /*
  * The first arrival with @key: wait up to @ns for a second.  The caller is
- * not delayed afterwards, met or not.
+ * not delayed afterwards, met or not.  A torn read of the opened hint
+ * makes one wrong decision for one hit, no more.
  */
 void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 			    u64 ns)
 {
 	struct rv_slot *slot = rv_slot(key);
 	u64 waited;
+	bool met;
 
+	if (READ_ONCE(slot->opened_key) == key &&
+	    ktime_get_mono_fast_ns() - READ_ONCE(slot->opened_ns) < ns) {
+		mmrace_count(site, MMRACE_RV_LATE, 1);
+		return;
+	}
 	if (!mmrace_governor_take(site, ns))
 		return;
 	atomic_inc(&rv_waiting);
@@ -128,8 +148,10 @@ void mmrace_rendezvous_wait(struct mmrace_site *site, unsigned long key,
 	waited = mmrace_busy_wait(ns, &slot->met);
 	atomic_dec(&site->active);
 	/* released before rv_waiting drops: a late join finds no key */
-	if (!rv_release(slot))
+	met = rv_release(slot);
+	if (!met)
 		mmrace_count(site, MMRACE_RV_TIMEOUTS, 1);
+	trace_mmrace_rendezvous(site->def.name, key, waited, met);
 	atomic_dec(&rv_waiting);
 	if (waited < ns)
 		mmrace_governor_refund(site, ns - waited);

@@ -11,6 +11,7 @@
  *   scope=SYMBOLS:$argN:TYPE           the inode, from an enclosing call
  *   overlap=SYMBOLS[:$argN:TYPE]       the competing path
  *   overlap_caller=CALLER[,CALLER...]
+ *   key=ino                            rendezvous on the file, not the object
  *
  * "a|b" is one symbol spelled differently on different kernels: the first
  * that exists wins.  The built-in sites are written in it (site_table.c)
@@ -156,7 +157,7 @@ static int parse_field(char *tok, struct mmrace_site_def *def,
 		       unsigned int *seen, const char **why)
 {
 	static const char *const fields[] = {
-		"caller", "object", "scope", "overlap", "overlap_caller",
+		"caller", "object", "scope", "overlap", "overlap_caller", "key",
 	};
 	char *val = strchr(tok, '=');
 	int f;
@@ -187,8 +188,12 @@ static int parse_field(char *tok, struct mmrace_site_def *def,
 	case 3:
 		return parse_probe_fetch(val, &def->overlap_symbol,
 					 &def->overlap, why);
-	default:
+	case 4:
 		return parse_callers(val, def->overlap_callers, why);
+	default:
+		*why = "the only key= is ino";
+		def->key_ino = !strcmp(val, "ino");
+		return def->key_ino ? 0 : -EINVAL;
 	}
 }
 
@@ -211,6 +216,10 @@ static int check(struct mmrace_site_def *def, const char **why)
 		*why = "scope= needs $argN:TYPE";
 	else if (def->overlap_callers[0].sym[0] && !def->overlap_symbol.sym[0])
 		*why = "overlap_caller= without overlap=";
+	else if (def->key_ino && !def->scope.type &&
+		 !(def->object.type &&
+		   (def->object.type->filters & MMRACE_F_INO)))
+		*why = "key=ino needs an object= or scope= that gives an inode";
 	else
 		return 0;
 	return -EINVAL;
@@ -268,7 +277,8 @@ int mmrace_def_parse(const char *text, struct mmrace_site_def *def,
 	}
 	ret = check(def, why);
 	def->filters = (def->object.type ? def->object.type->filters : 0) |
-		       (def->scope.type ? MMRACE_F_INO : 0);
+		       (def->scope.type ? MMRACE_F_INO : 0) |
+		       (def->key_ino ? MMRACE_F_KEY : 0);
 out:
 	if (ret)
 		mmrace_def_free(def);
@@ -331,6 +341,8 @@ void mmrace_def_show(struct seq_file *m, const struct mmrace_site_def *def)
 			show_fetch(m, ":", &def->overlap);
 	}
 	show_callers(m, "overlap_caller", def->overlap_callers);
+	if (def->key_ino)
+		seq_puts(m, " key=ino");
 	if (*def->window)
 		seq_printf(m, " # %s", def->window);
 	seq_putc(m, '\n');

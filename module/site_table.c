@@ -38,7 +38,25 @@ const char *const mmrace_builtin_defs[] = {
 	 * flush cannot see which file it is for: the scope probe on
 	 * unmap_page_range(tlb, vma, ...) records the VMA's inode.
 	 */
-	"p:zap_pte_range.before_flush flush_tlb_mm_range caller=zap_pte_range|zap_pmd_range|unmap_page_range scope=unmap_page_range:$arg2:vma overlap=folio_mkclean:$arg1:folio # PTE batch cleared, TLB not yet flushed (PTL held)",
+	"p:zap_pte_range.before_flush flush_tlb_mm_range caller=zap_pte_range|zap_pmd_range|unmap_page_range scope=unmap_page_range:$arg2:vma overlap=folio_mkclean:$arg1:folio key=ino # PTE batch cleared, TLB not yet flushed (PTL held)",
+	/*
+	 * folio_mkclean.entry (R1, the competing side): writeback about to
+	 * write-protect a dirty folio's PTEs, folio_mkclean() called from
+	 * folio_clear_dirty_for_io() with the folio locked (6.1
+	 * mm/page-writeback.c line 2886, mm/rmap.c line 1035), before its
+	 * "if (!folio_mapped(folio)) return 0" (line 1047).  Keyed by the
+	 * file like zap_pte_range.before_flush: writeback that finds a folio
+	 * still mapped waits there (rendezvous_us, knob mapped) until a zap
+	 * of the file reaches its flush, then runs into the window.  Without
+	 * the wait, writeback that starts before the zap reaches the
+	 * writer's page table write-protects the writer's pages, and the
+	 * writer sits out the window in a write fault on the PTL the zap
+	 * holds (4096 pages on Debian 6.1: 10 of 20 runs found, see
+	 * results/README.md).  Page-table walks are serialised by
+	 * page_mkclean_one()'s PVMW_SYNC walk (line 1019), not here: a
+	 * waiter holds only the folio lock.
+	 */
+	"p:folio_mkclean.entry folio_mkclean caller=folio_clear_dirty_for_io object=$arg1:folio key=ino # writeback about to write-protect a dirty folio's PTEs (folio locked)",
 	/*
 	 * do_swap_page.entry and do_swap_page.after_read (R2).  On a
 	 * SWP_SYNCHRONOUS_IO device (zram, brd) with a swap count of 1,

@@ -322,6 +322,7 @@ struct mmrace_site *mmrace_site_create(const char *text, bool builtin,
 	cfg->times = -1;
 	cfg->tgid = MMRACE_TGID_NONE;
 	cfg->anon = MMRACE_ANY;
+	cfg->mapped = MMRACE_ANY;
 	RCU_INIT_POINTER(site->cfg, cfg);
 	atomic_set(&site->times_left, -1);
 	site->builtin = builtin;

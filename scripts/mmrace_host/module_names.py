@@ -7,7 +7,8 @@ list kept here by hand:
 
   module/site_table.c  mmrace_builtin_defs[]: the built-in site definitions
   module/extract.c     types[]: { "name", filters, fetch } of each value type
-  module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter), and
+  module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter) and
+                       CHOICE_KNOB(name, filter), and
                        mmrace_counter_names[]
   module/oracles.c     oracles[]: { .name = "...", .counter = { "...", ... } }
                        of each oracle; its line in the oracles file adds missed=
@@ -33,8 +34,9 @@ _TYPES = re.compile(r"types\[\]\s*=\s*\{(.*?)\};", re.S)
 _TYPE = re.compile(r'\{\s*"(\w+)",\s*(\w+),\s*\w+\s*\}')
 _FLAG_MACRO = re.compile(r"#define\s+(F_\w+)\s+\(([^)]*)\)")
 _KNOB_TABLE = re.compile(r"knobs\[\]\s*=\s*\{(.*?)\};", re.S)
-# KNOB(name, type, min, max, filter): the name and the last argument
-_KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,[^()]*,\s*(\w+)\s*\)")
+# KNOB(name, type, min, max, filter) and CHOICE_KNOB(name, filter): the name
+# and the last argument
+_KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,(?:[^()]*,)?\s*(\w+)\s*\)")
 _COUNTERS = re.compile(r"mmrace_counter_names\[[^]]*\]\s*=\s*\{(.*?)\};", re.S)
 _ORACLES = re.compile(r"struct oracle oracles\[\]\s*=\s*\{(.*?)\n\};", re.S)
 _ORACLE = re.compile(r'\.name\s*=\s*"(\w+)",.*?\.counter\s*=\s*\{([^}]*)\}', re.S)
@@ -54,7 +56,8 @@ class Names:
 
 
 def _flags(expr: str) -> set:
-    return {f.strip() for f in expr.strip("() ").split("|")} - {"0"}
+    """The names in "(A | B | \\\n C)"; a macro may continue on the next line."""
+    return {f.strip() for f in expr.replace("\\", " ").strip("() ").split("|")} - {"0"}
 
 
 def _types(extract: str) -> dict:

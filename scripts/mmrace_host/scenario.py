@@ -21,6 +21,9 @@ from .tools import ToolError, toml_file, toml_names
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 VERDICTS = ("clean", "corruption", "reproduced", "kernel-health")
 TARGET = "@target"          # knob value: inode number of target_file
+# [module]: the module's global knobs a scenario may set (docs/knobs.md), with
+# their ranges; written before any site's knobs, so a site may use the room
+MODULE_KNOBS = {"max_delay_us": (1, 100000), "budget_us": (1, 1000000)}
 SUMS = ("overlaps", "injections")   # evidence names summed over the scenario's sites
 _COMPARISON = re.compile(r"^\s*([\w.]+)\s*(>=|>)\s*(\d+)\s*$")
 
@@ -68,6 +71,7 @@ class Scenario:
     trace_events: list = field(default_factory=list)
     oracle: str = ""                # "<oracle>.<counter>" reported beside the verdict
     expect_oracle: dict = field(default_factory=dict)   # kernel -> "zero" | "nonzero"
+    module: dict = field(default_factory=dict)  # [module]: global knob -> value
 
     def with_extra_args(self, extra) -> "Scenario":
         """The scenario with more stressor arguments after its own: the
@@ -104,7 +108,7 @@ KEYS = {
     "cmdline": (str, False), "args": (list, False), "duration": ((int, float), False),
     "target_file": (str, False), "trace_events": (list, False), "oracle": (str, False),
     "sites": (dict, True), "expect": (dict, False), "expect_oracle": (dict, False),
-    "evidence": (dict, True), "guest": (dict, False),
+    "evidence": (dict, True), "guest": (dict, False), "module": (dict, False),
 }
 
 
@@ -170,6 +174,13 @@ def _check(d: dict, where: str):
         why = guestcfg.check_swap(d["guest"]["swap"])
         if why:
             raise ToolError(f"{where}: [guest] {why}")
+    for k, v in d.get("module", {}).items():
+        if k not in MODULE_KNOBS:
+            raise ToolError(f"{where}: [module] unknown knob '{k}' "
+                            f"(known: {', '.join(MODULE_KNOBS)})")
+        lo, hi = MODULE_KNOBS[k]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ToolError(f"{where}: [module] {k} must be an integer from {lo} to {hi}")
     site_knobs = all_site_knobs(site_definitions(d, where))
     for site, knobs in d["sites"].items():
         if site not in site_knobs:
@@ -275,7 +286,7 @@ def load(spec: str) -> Scenario:
                         cmdline=_cmdline(d)),
                     path=path, target_file=d.get("target_file", ""),
                     trace_events=d.get("trace_events", []), oracle=d.get("oracle", ""),
-                    expect_oracle=d.get("expect_oracle", {}))
+                    expect_oracle=d.get("expect_oracle", {}), module=d.get("module", {}))
 
 
 # A scenario that expects kernel-health on some kernel boots every guest,
@@ -337,6 +348,8 @@ def job_script(sc: Scenario, inject: bool, until_first: bool, duration: float) -
     if sc.target_file:
         lines += [f": > {q(sc.target_file)} || fail 'cannot create {sc.target_file}'",
                   f"TARGET_INO=$(stat -c %i {q(sc.target_file)})"]
+    for k, v in sc.module.items():
+        lines.append(f'echo {v} > "$D/{k}" || fail "module knob {k} rejected {v}"')
     for site, knobs in sc.sites.items():
         lines.append(f'grep -q "^{site} state=idle" /out/sites.txt || '
                      f'fail "site {site} is not resolved on this kernel"')

@@ -21,8 +21,9 @@ NAME_LEN = 48
 DEF_MAX = 480           # bytes of one write(2) to site_defs, newline included
 MAX_ARG = 6
 KSYM_NAME_LEN = 512
-FIELDS = ("caller", "object", "scope", "overlap", "overlap_caller")
+FIELDS = ("caller", "object", "scope", "overlap", "overlap_caller", "key")
 INO = "MMRACE_F_INO"
+KEY = "MMRACE_F_KEY"
 
 _SYMBOL = re.compile(r"^[A-Za-z0-9_.]+$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -127,6 +128,9 @@ def parse(text: str, types: dict) -> SiteDef:
             _callers(val)
         elif field == "object":
             obj = _fetch(val, types)
+        elif field == "key":
+            if val != "ino":
+                raise ValueError("the only key= is ino")
         else:
             f = _probe_fetch(val, types)
             if field == "scope":
@@ -143,8 +147,12 @@ def parse(text: str, types: dict) -> SiteDef:
         raise ValueError("scope= needs a type that gives an inode")
     if "overlap_caller" in seen and "overlap" not in seen:
         raise ValueError("overlap_caller= without overlap=")
+    if "key" in seen and scope is None and not (obj and INO in obj[1]):
+        raise ValueError("key=ino needs an object= or scope= that gives an inode")
     filters = set(obj[1]) if obj else set()
     if scope is not None:
         filters.add(INO)
+    if "key" in seen:
+        filters.add(KEY)
     return SiteDef(name=name, text=text.strip(), at_return=at_return,
                    filters=frozenset(filters))

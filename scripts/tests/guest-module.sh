@@ -154,7 +154,13 @@ bad $R/anon both
 good $R/rendezvous_us 2000
 good $R/rendezvous_us 0
 bad $R/rendezvous_us "$(( $(cat $D/max_delay_us) + 1 ))"
-[ -f $S/ino ] && [ ! -e $S/min_order ] && [ ! -e $S/rendezvous_us ] && [ ! -e $R/ino ]
+W=$D/folio_mkclean.entry
+good $W/mapped mapped
+good $W/mapped unmapped
+good $W/mapped any
+bad $W/mapped 1
+[ -f $S/ino ] && [ ! -e $S/min_order ] && [ -f $S/rendezvous_us ] &&
+	[ ! -e $S/mapped ] && [ ! -e $R/ino ] && [ ! -e $R/mapped ] && [ -f $W/min_order ]
 ok $? "filter knobs exist only where the site can evaluate them"
 good $D/max_delay_us 20000
 bad $D/max_delay_us 0

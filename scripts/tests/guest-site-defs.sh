@@ -76,6 +76,8 @@ refused "scope= needs a type that gives an inode" 'p:bad.scopetype flush_tlb_mm_
 refused "unknown field" 'p:bad.field flush_tlb_mm_range colour=red'
 refused "field given twice" 'p:bad.twice flush_tlb_mm_range caller=unmap_page_range caller=unmap_page_range'
 refused "overlap_caller= without overlap=" 'p:bad.oc flush_tlb_mm_range overlap_caller=do_swap_page'
+refused "the only key= is ino" 'p:bad.key flush_tlb_mm_range object=$arg1:mm key=mm'
+refused "key=ino needs an object= or scope= that gives an inode" 'p:bad.keyino flush_tlb_mm_range object=$arg1:mm key=ino'
 refused "a site of that name exists" "$ZAP"
 refused "a built-in site cannot be deleted" '-:zap_pte_range.before_flush'
 refused "no such site" '-:no.such'

@@ -82,6 +82,18 @@ class ScenarioCheckTest(unittest.TestCase):
         with self.assertRaisesRegex(ToolError, r"\[evidence\] needs a 'default' rule"):
             self.load_edited('default = "overlaps > 0"', '"debian-6.1" = "overlaps > 0"')
 
+    def test_module_table(self):
+        sc = self.load_edited("max_delay_us = 50000", "max_delay_us = 20000\nbudget_us = 400000")
+        self.assertEqual(sc.module, {"max_delay_us": 20000, "budget_us": 400000})
+        job = scenario.job_script(sc, inject=True, until_first=False, duration=5)
+        # before the site knobs that may need the room
+        self.assertLess(job.index('echo 20000 > "$D/max_delay_us"'), job.index("rendezvous_us"))
+        with self.assertRaisesRegex(ToolError, r"\[module\] unknown knob 'max_delay'"):
+            self.load_edited("max_delay_us = 50000", "max_delay = 50000")
+        with self.assertRaisesRegex(ToolError, r"\[module\] max_delay_us must be an integer "
+                                    "from 1 to 100000"):
+            self.load_edited("max_delay_us = 50000", "max_delay_us = 200000")
+
     def test_guest_table(self):
         sc = self.load_edited("[evidence]", '[guest]\nmem = "4G"\nfilesystems = '
                               '["/dev/ram0:xfs:/mnt/xfs"]\n\n[evidence]')
@@ -98,8 +110,13 @@ class ScenarioCheckTest(unittest.TestCase):
     def test_module_names_come_from_the_module(self):
         mn = module_names.names()
         self.assertIn("ino", mn.sites["zap_pte_range.before_flush"])
-        self.assertNotIn("rendezvous_us", mn.sites["zap_pte_range.before_flush"])
+        # key=ino: the zap meets writeback on the file it zaps
+        self.assertIn("rendezvous_us", mn.sites["zap_pte_range.before_flush"])
+        self.assertNotIn("mapped", mn.sites["zap_pte_range.before_flush"])
+        self.assertTrue({"mapped", "rendezvous_us", "anon"} <= mn.sites["folio_mkclean.entry"])
+        self.assertNotIn("mapped", mn.sites["do_swap_page.after_read"])     # swap_folio
         self.assertIn("rendezvous_us", mn.sites["do_swap_page.after_read"])
+        self.assertIn("rv_late", mn.counters)
         self.assertIn("rv_meetings", mn.counters)
         self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped", "missed"))
         self.assertEqual(mn.oracles["swapcache_slots"],

@@ -20,10 +20,11 @@ class SiteDefTest(unittest.TestCase):
     def test_builtin_definitions_parse(self):
         src = (module_names.MODULE_DIR / "site_table.c").read_text()
         defs = module_names.builtin_defs(src)
-        self.assertEqual(len(defs), 6)
+        self.assertEqual(len(defs), 7)
         d = sitedef.parse(defs[0], TYPES)
         self.assertEqual(d.name, "zap_pte_range.before_flush")
-        self.assertEqual(d.filters, {"MMRACE_F_INO"})      # from scope= only
+        # an inode from scope=, a rendezvous key from key=ino
+        self.assertEqual(d.filters, {"MMRACE_F_INO", "MMRACE_F_KEY"})
 
     def test_knobs_follow_the_types(self):
         mn = module_names.names()
@@ -55,7 +56,9 @@ class SiteDefTest(unittest.TestCase):
         for text in ("r:x.ret swap_read_folio|swap_readpage caller=do_swap_page "
                      "object=$arg1:swap_folio # a window",
                      "p:x.off flush_tlb_mm_range+0x10",
-                     "p:x.two f caller=a|b,c overlap=g:$arg1:folio overlap_caller=h"):
+                     "p:x.two f caller=a|b,c overlap=g:$arg1:folio overlap_caller=h",
+                     "p:x.key f scope=g:$arg2:vma key=ino",
+                     "p:x.fkey f object=$arg1:folio key=ino"):
             self.assertTrue(sitedef.parse(text, TYPES).name.startswith("x."))
 
 
