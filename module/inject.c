@@ -382,7 +382,7 @@ static void window(struct mmrace_site *site, struct mmrace_hit *hit,
 	if (site->scope_registered && !hit->ino)
 		hit->ino = scope_ino(site);
 	if (site->def.key_ino)
-		hit->key = hit->ino;
+		hit->key = hit->ino ? hit->ino | MMRACE_INO_KEY : 0;
 	if (!object_selected(cfg, hit))
 		return;
 	mmrace_count(site, MMRACE_MATCHED, 1);

@@ -73,6 +73,12 @@ struct mmrace_hit {
 	int mapped;
 };
 
+/*
+ * key=ino keys a hit by its inode number with this bit set: no swap entry
+ * (type bits below it) or pfn has it, so a file never meets a swap slot.
+ */
+#define MMRACE_INO_KEY		BIT(BITS_PER_LONG - 1)
+
 /* Filters a site can evaluate; the knobs exist only where they apply. */
 #define MMRACE_F_INO		BIT(0)	/* ino */
 #define MMRACE_F_ORDER		BIT(1)	/* min_order */

@@ -17,8 +17,8 @@ grep -q '^do_swap_page.after_read state=unresolved probe=-' $D/sites
 ok $? "do_swap_page.after_read unresolved: no swap_read_folio here"
 
 dmesg | grep -q 'mmrace: do_swap_page.after_read: no probe symbol that can be probed, site disabled' &&
-	dmesg | grep -q 'mmrace: 5 of 6 sites resolved'
-ok $? "the module says so at load: one site disabled, 5 of 6 resolved"
+	dmesg | grep -q 'mmrace: 6 of 7 sites resolved'
+ok $? "the module says so at load: one site disabled, 6 of 7 resolved"
 
 err=$( (echo 1 > $U/enable) 2>&1 )
 rc=$?
@@ -26,7 +26,7 @@ case "$err" in *"No such device"*) nodev=1 ;; *) nodev=0 ;; esac
 [ "$rc" != 0 ] && [ "$nodev" = 1 ] && [ "$(cat $U/enable)" = 0 ]
 ok $? "enabling it fails with ENODEV and leaves it off"
 
-for site in zap_pte_range.before_flush do_swap_page.entry \
+for site in zap_pte_range.before_flush folio_mkclean.entry do_swap_page.entry \
 	    try_to_unmap_one.entry try_to_unmap_one.return \
 	    change_pte_range.after_clear; do
 	grep -q "^$site state=idle probe=" $D/sites
