@@ -8,8 +8,10 @@ list kept here by hand:
   module/site_table.c  mmrace_builtin_defs[]: the built-in site definitions
   module/extract.c     types[]: { "name", filters, fetch } of each value type
   module/debugfs.c     knobs[]: KNOB(name, type, min, max, filter) and
-                       CHOICE_KNOB(name, filter), and
-                       mmrace_counter_names[]
+                       CHOICE_KNOB(name, filter), mmrace_counter_names[],
+                       and limits[]: the global knobs' largest values, each
+                       named by the debugfs_create_file() that takes it
+  module/mmrace.h      the #define a limit's largest value names
   module/oracles.c     oracles[]: { .name = "...", .counter = { "...", ... } }
                        of each oracle; its line in the oracles file adds missed=
 
@@ -37,6 +39,11 @@ _KNOB_TABLE = re.compile(r"knobs\[\]\s*=\s*\{(.*?)\};", re.S)
 # KNOB(name, type, min, max, filter) and CHOICE_KNOB(name, filter): the name
 # and the last argument
 _KNOB = re.compile(r"KNOB\(\s*(\w+)\s*,(?:[^()]*,)?\s*(\w+)\s*\)")
+_LIMITS = re.compile(r"struct limit limits\[\]\s*=\s*\{(.*?)\};", re.S)
+_LIMIT = re.compile(r"\{\s*&\w+,\s*(\w+),\s*\w+\s*\}")
+_LIMIT_FILE = re.compile(r'debugfs_create_file\("(\w+)",[^;]*?&limits\[(\d+)\]')
+# the one kernel constant a limit names
+_KERNEL_CONSTANTS = {"USEC_PER_SEC": 1000000}
 _COUNTERS = re.compile(r"mmrace_counter_names\[[^]]*\]\s*=\s*\{(.*?)\};", re.S)
 _ORACLES = re.compile(r"struct oracle oracles\[\]\s*=\s*\{(.*?)\n\};", re.S)
 _ORACLE = re.compile(r'\.name\s*=\s*"(\w+)",.*?\.counter\s*=\s*\{([^}]*)\}', re.S)
@@ -49,6 +56,7 @@ class Names:
     oracles: dict       # oracle name -> tuple of its counters
     types: dict         # value type -> frozenset of the MMRACE_F_* it allows
     knobs: tuple        # ((knob, frozenset of the MMRACE_F_* it needs), ...)
+    limits: dict        # global knob (max_delay_us, ...) -> its largest value; 1 is the least
 
     def knobs_of(self, d: sitedef.SiteDef) -> frozenset:
         """The knob files a site of definition @d has."""
@@ -66,6 +74,17 @@ def _types(extract: str) -> dict:
     if not table:
         raise RuntimeError("module/extract.c: types[] not found")
     return {n: frozenset(macros.get(f, _flags(f))) for n, f in _TYPE.findall(table.group(1))}
+
+
+def _limits(debugfs: str, header: str) -> dict:
+    """limits[] of debugfs.c: each debugfs file name -> its row's largest value."""
+    table = _LIMITS.search(debugfs)
+    if not table:
+        raise RuntimeError("module/debugfs.c: limits[] not found")
+    values = {**_KERNEL_CONSTANTS,
+              **{m: int(v) for m, v in re.findall(r"#define\s+(\w+)\s+(\d+)\b", header)}}
+    rows = [int(t) if t.isdigit() else values[t] for t in _LIMIT.findall(table.group(1))]
+    return {name: rows[int(i)] for name, i in _LIMIT_FILE.findall(debugfs)}
 
 
 def builtin_defs(site_src: str) -> list:
@@ -90,7 +109,8 @@ def parse(module_dir: Path = MODULE_DIR) -> Names:
         raise RuntimeError(f"{module_dir}/debugfs.c: knobs[] or "
                            f"mmrace_counter_names[] not found")
     knobs = tuple((n, frozenset(_flags(f))) for n, f in _KNOB.findall(table.group(1)))
-    partial = Names(sites={}, counters=(), oracles={}, types=types, knobs=knobs)
+    limits = _limits(debugfs, (module_dir / "mmrace.h").read_text())
+    partial = Names(sites={}, counters=(), oracles={}, types=types, knobs=knobs, limits=limits)
     sites = {}
     for text in builtin_defs(site_src):
         d = sitedef.parse(text, types)
@@ -102,7 +122,7 @@ def parse(module_dir: Path = MODULE_DIR) -> Names:
         counters=tuple(re.findall(r'"(\w+)"', counters.group(1))),
         oracles={o: (*re.findall(r'"(\w+)"', cs), "missed")
                  for o, cs in _ORACLE.findall(oracles.group(1))},
-        types=types, knobs=knobs)
+        types=types, knobs=knobs, limits=limits)
 
 
 @lru_cache(maxsize=None)

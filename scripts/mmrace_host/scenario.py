@@ -21,9 +21,6 @@ from .tools import ToolError, toml_file, toml_names
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 VERDICTS = ("clean", "corruption", "reproduced", "kernel-health")
 TARGET = "@target"          # knob value: inode number of target_file
-# [module]: the module's global knobs a scenario may set (docs/knobs.md), with
-# their ranges; written before any site's knobs, so a site may use the room
-MODULE_KNOBS = {"max_delay_us": (1, 100000), "budget_us": (1, 1000000)}
 SUMS = ("overlaps", "injections")   # evidence names summed over the scenario's sites
 _COMPARISON = re.compile(r"^\s*([\w.]+)\s*(>=|>)\s*(\d+)\s*$")
 
@@ -174,13 +171,15 @@ def _check(d: dict, where: str):
         why = guestcfg.check_swap(d["guest"]["swap"])
         if why:
             raise ToolError(f"{where}: [guest] {why}")
+    # [module]: the module's global knobs (docs/knobs.md), accepted from 1 to
+    # their largest value; job_script() writes them before any site's knobs
+    limits = module_names.names().limits
     for k, v in d.get("module", {}).items():
-        if k not in MODULE_KNOBS:
+        if k not in limits:
             raise ToolError(f"{where}: [module] unknown knob '{k}' "
-                            f"(known: {', '.join(MODULE_KNOBS)})")
-        lo, hi = MODULE_KNOBS[k]
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ToolError(f"{where}: [module] {k} must be an integer from {lo} to {hi}")
+                            f"(known: {', '.join(limits)})")
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= limits[k]:
+            raise ToolError(f"{where}: [module] {k} must be an integer from 1 to {limits[k]}")
     site_knobs = all_site_knobs(site_definitions(d, where))
     for site, knobs in d["sites"].items():
         if site not in site_knobs:

@@ -117,6 +117,7 @@ class ScenarioCheckTest(unittest.TestCase):
         self.assertNotIn("mapped", mn.sites["do_swap_page.after_read"])     # swap_folio
         self.assertIn("rendezvous_us", mn.sites["do_swap_page.after_read"])
         self.assertIn("rv_late", mn.counters)
+        self.assertEqual(mn.limits, {"max_delay_us": 100000, "budget_us": 1000000})
         self.assertIn("rv_meetings", mn.counters)
         self.assertEqual(mn.oracles["unmap_incomplete"], ("large_unmaps", "still_mapped", "missed"))
         self.assertEqual(mn.oracles["swapcache_slots"],
